@@ -1,0 +1,24 @@
+//! `synboost-core`: everything a scanner needs to segment echocardiography frames from a text
+//! prompt, without libtorch.
+//!
+//! - [`meta`]: scanner metadata ([`meta::ScanMeta`]) and the CAMUS `Info_*.cfg` parser.
+//! - [`prompt`]: the seed's P0–P7 prompt templates, byte for byte, and graceful degradation.
+//! - [`vocab`]: the closed word-level vocabulary and tokenizer the models consume.
+//! - [`raster`]: owned 8-bit greyscale images and binary masks.
+//! - [`data`]: streaming dataset readers (seed layout, raw CAMUS NIfTI and MetaImage).
+//! - [`metrics`]: dice, IoU, Hausdorff and HD95, and mean ± std summaries.
+#![deny(missing_docs)]
+
+pub mod data;
+pub mod meta;
+pub mod metrics;
+pub mod prompt;
+pub mod raster;
+pub mod structure;
+pub mod vocab;
+
+pub use meta::{ImageQuality, Phase, PixelSpacing, ScanMeta, Sex, View};
+pub use prompt::{PromptAttrs, PromptKind, PromptScheme, Wording};
+pub use raster::{GrayImage, Mask};
+pub use structure::Structure;
+pub use vocab::{Tokenizer, Vocab};

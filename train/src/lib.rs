@@ -1,0 +1,5 @@
+//! `synboost-train`: training of the deployable student, teachers and the SDM with tch
+//! (libtorch 2.11.0), on CPU for tests and CUDA on GPU servers.
+#![deny(missing_docs)]
+
+pub mod runtime;
