@@ -5,15 +5,20 @@
 //! - [`prompt`]: the seed's P0–P7 prompt templates, byte for byte, and graceful degradation.
 //! - [`vocab`]: the closed word-level vocabulary and tokenizer the models consume.
 //! - [`raster`]: owned 8-bit greyscale images and binary masks.
+//! - [`shape`]: shape words from mask geometry (for shape prompts).
 //! - [`data`]: streaming dataset readers (seed layout, raw CAMUS NIfTI and MetaImage).
 //! - [`metrics`]: dice, IoU, Hausdorff and HD95, and mean ± std summaries.
+//! - `dicom` (feature `dicom`): US and US Multi-frame DICOM files → frames + [`ScanMeta`].
 #![deny(missing_docs)]
 
 pub mod data;
+#[cfg(feature = "dicom")]
+pub mod dicom;
 pub mod meta;
 pub mod metrics;
 pub mod prompt;
 pub mod raster;
+pub mod shape;
 pub mod structure;
 pub mod vocab;
 

@@ -239,16 +239,13 @@ pub fn scan<S: SampleSource>(source: &S, mut each: impl FnMut(&Sample)) -> ScanR
     report
 }
 
-/// Parse `patientNNNN_{2CH,4CH}_{ED,ES}` (any suffix after it is ignored) into patient, view
-/// and phase.
+/// Parse `<patient>_{2CH,4CH}_{ED,ES}` (CAMUS `patientNNNN_…`, phantom `phantomNNNN_…`; any
+/// suffix after it is ignored) into patient, view and phase. The second part must be a view.
 pub fn parse_camus_name(
     stem: &str,
 ) -> Option<(String, crate::meta::View, Option<crate::meta::Phase>)> {
     let mut parts = stem.split('_');
-    let patient = parts.next()?;
-    if !patient.starts_with("patient") {
-        return None;
-    }
+    let patient = parts.next().filter(|p| !p.is_empty())?;
     let view = parts.next()?.parse().ok()?;
     let phase = parts.next().and_then(|p| p.parse().ok());
     Some((patient.to_string(), view, phase))
@@ -302,7 +299,12 @@ mod tests {
         assert_eq!(ph, Some(Phase::EndSystole));
         let (_, _, ph) = parse_camus_name("patient0001_2CH_half_sequence").unwrap();
         assert_eq!(ph, None);
-        assert!(parse_camus_name("img_2CH_ED").is_none());
+        assert!(parse_camus_name("img_ED_2CH").is_none());
+        assert!(parse_camus_name("_2CH_ED").is_none());
+        assert_eq!(
+            parse_camus_name("phantom0003_4CH_ED").unwrap().0,
+            "phantom0003"
+        );
     }
 
     #[test]
