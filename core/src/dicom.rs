@@ -443,8 +443,9 @@ fn is_eof(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// `outer: cause: cause …`, without repeating identical messages.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+/// `outer: cause: cause …`, without repeating identical messages (for errors from dicom-rs,
+/// whose causes carry the useful detail).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {

@@ -559,7 +559,7 @@ pub fn encode_cine(
         .map_err(|e| DicomWriteError::Encode(e.to_string()))?;
     let mut bytes = Vec::new();
     file.write_all(&mut bytes)
-        .map_err(|e| DicomWriteError::Encode(error_chain(&e)))?;
+        .map_err(|e| DicomWriteError::Encode(synboost_core::dicom::error_chain(&e)))?;
     let written = WrittenCine {
         sop_instance_uid: sop_uid,
         series_instance_uid: series_uid,
@@ -780,19 +780,6 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let s = err.to_string();
-        if parts.last() != Some(&s) {
-            parts.push(s);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

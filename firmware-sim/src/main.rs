@@ -20,6 +20,36 @@ struct Cli {
     command: Command,
 }
 
+/// Which phantom patient and acquisition.
+#[derive(clap::Args)]
+struct PhantomArgs {
+    /// Apical view: 2CH or 4CH.
+    #[arg(long, default_value = "4CH")]
+    view: View,
+    /// Image quality: good, medium, poor.
+    #[arg(long, default_value = "good")]
+    quality: ImageQuality,
+    /// Patient seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Square image size, pixels.
+    #[arg(long, default_value_t = 256)]
+    size: usize,
+}
+
+impl PhantomArgs {
+    fn config(&self) -> PhantomConfig {
+        PhantomConfig {
+            width: self.size,
+            height: self.size,
+            view: self.view,
+            quality: self.quality,
+            seed: self.seed,
+            ..PhantomConfig::default()
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Write a phantom dataset in the seed layout (images/, masks/mask_{1,2,3}/, anns/<split>.json
@@ -50,18 +80,8 @@ enum Command {
         /// Output .dcm file.
         #[arg(long)]
         out: PathBuf,
-        /// Apical view: 2CH or 4CH.
-        #[arg(long, default_value = "4CH")]
-        view: View,
-        /// Image quality: good, medium, poor.
-        #[arg(long, default_value = "good")]
-        quality: ImageQuality,
-        /// Patient seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Square image size, pixels.
-        #[arg(long, default_value_t = 256)]
-        size: usize,
+        #[command(flatten)]
+        phantom: PhantomArgs,
         /// Frame rate, frames per second.
         #[arg(long, default_value_t = 50.0)]
         fps: f64,
@@ -94,18 +114,8 @@ enum Command {
         /// Output PNG.
         #[arg(long, default_value = "phantom-preview.png")]
         out: PathBuf,
-        /// Apical view: 2CH or 4CH.
-        #[arg(long, default_value = "4CH")]
-        view: View,
-        /// Image quality: good, medium, poor.
-        #[arg(long, default_value = "good")]
-        quality: ImageQuality,
-        /// Patient seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Image size (square), pixels.
-        #[arg(long, default_value_t = 256)]
-        size: usize,
+        #[command(flatten)]
+        phantom: PhantomArgs,
         /// Frames in the sheet (spread over one cycle).
         #[arg(long, default_value_t = 8)]
         frames: usize,
@@ -160,22 +170,15 @@ fn main() -> Result<()> {
         }
         Command::Dicom {
             out,
-            view,
-            quality,
-            seed,
-            size,
+            phantom,
             fps,
             seconds,
         } => {
             let ph = Phantom::new(PhantomConfig {
-                width: size,
-                height: size,
-                view,
-                quality,
-                seed,
                 fps,
-                ..PhantomConfig::default()
+                ..phantom.config()
             })?;
+            let (size, seed, view) = (phantom.size, phantom.seed, phantom.view);
             if !(seconds.is_finite() && seconds > 0.0 && seconds <= 600.0) {
                 anyhow::bail!("--seconds {seconds}: give a length in (0, 600]");
             }
@@ -264,20 +267,11 @@ fn main() -> Result<()> {
         }
         Command::Preview {
             out,
-            view,
-            quality,
-            seed,
-            size,
+            phantom,
             frames,
         } => {
-            let ph = Phantom::new(PhantomConfig {
-                width: size,
-                height: size,
-                view,
-                quality,
-                seed,
-                ..PhantomConfig::default()
-            })?;
+            let ph = Phantom::new(phantom.config())?;
+            let (view, quality, seed) = (phantom.view, phantom.quality, phantom.seed);
             let per_cycle = ph.frames_per_cycle();
             let mut tiles = Vec::new();
             for k in 0..frames.max(1) {
