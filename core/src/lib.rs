@@ -8,6 +8,7 @@
 //! - [`shape`]: shape words from mask geometry (for shape prompts).
 //! - [`data`]: streaming dataset readers (seed layout, raw CAMUS NIfTI and MetaImage).
 //! - [`metrics`]: dice, IoU, Hausdorff and HD95, and mean ± std summaries.
+//! - [`model`]: the deployable student as data ([`model::spec::ModelSpec`]) and model bundles.
 //! - `dicom` (feature `dicom`): US and US Multi-frame DICOM files → frames + [`ScanMeta`].
 #![deny(missing_docs)]
 
@@ -16,6 +17,7 @@ pub mod data;
 pub mod dicom;
 pub mod meta;
 pub mod metrics;
+pub mod model;
 pub mod prompt;
 pub mod raster;
 pub mod shape;
