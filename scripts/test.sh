@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The synboost test command: installs what the build needs on a fresh machine (C/C++ compiler,
-# Python pip for the libtorch wheels, libtorch 2.11.0 assembled into a cache folder outside the
+# Python pip for the libtorch wheels and the onnx checker, libtorch 2.11.0 assembled into a cache folder outside the
 # repository), then checks formatting and lints and runs every test of the workspace.
 #
 #   scripts/test.sh
@@ -45,6 +45,9 @@ if ((${#need[@]})); then
   apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 command -v cargo >/dev/null || { echo "error: cargo (Rust toolchain) not found" >&2; exit 1; }
+
+step "python: onnx (the ONNX checker test)"
+python3 -c "import onnx" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "onnx>=1.17,<2" >&2
 
 step "libtorch 2.11.0"
 LIBTORCH=$(scripts/setup-libtorch.sh)

@@ -2,7 +2,11 @@
 //!
 //! - [`spec`]: [`spec::ModelSpec`], the architecture and the name and shape of every parameter,
 //!   shared by the ONNX writer here and the tch builder in `synboost-train`.
+//! - [`onnx`]: ONNX (opset 17) text and image graphs from a spec and named weights.
+//! - [`reference`]: a plain-Rust forward pass, the yardstick for runtimes.
 //! - [`bundle`]: a directory with `manifest.json` and model files, each checked by SHA-256.
 
 pub mod bundle;
+pub mod onnx;
+pub mod reference;
 pub mod spec;

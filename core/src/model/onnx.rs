@@ -1,0 +1,430 @@
+//! ONNX (opset 17) for the student, written from a [`ModelSpec`] and named weights with the
+//! protobuf types of `tract_onnx::pb` (prost 0.14).
+//!
+//! Two graphs, so that per-frame work is image work only:
+//!
+//! - `text`: `tokens` int64 `[1, L]` → `cond` float `[1, C]` (see [`super::spec`]). Padding
+//!   (id 0) is left out of the mean; the empty prompt P0 gives the mean of no words, zero.
+//! - `image`: `frame` uint8 `[1, 1, H, W]` and `cond` float `[S, C]` (one row per structure) →
+//!   `logits` float `[S, 1, H, W]`. The frame is normalised inside the graph; the encoder runs at
+//!   batch 1 and the first FiLM broadcasts it to the S structures. Upsampling is nearest-neighbour
+//!   ×2 (`Resize`, asymmetric/floor, identical to PyTorch's `nearest`).
+//!
+//! Weights are float32, named as [`ModelSpec::parameters`] names them; a missing, extra or
+//! wrongly sized tensor is an error that names it.
+
+use super::spec::ModelSpec;
+use prost::Message;
+use std::collections::BTreeMap;
+use tract_onnx::pb;
+
+/// Named float32 weights (row-major, shapes as in [`ModelSpec::parameters`]).
+pub type Weights = BTreeMap<String, Vec<f32>>;
+
+/// ONNX opset the graphs use.
+pub const OPSET: i64 = 17;
+/// ONNX IR version written (IR 8 goes with opset 17).
+pub const IR_VERSION: i64 = 8;
+
+const FLOAT: i32 = 1;
+const UINT8: i32 = 2;
+const INT64: i32 = 7;
+
+/// Errors writing ONNX.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OnnxError {
+    /// The spec is invalid.
+    #[error(transparent)]
+    Spec(#[from] super::spec::SpecError),
+    /// A weight is missing.
+    #[error("weight {0:?} is missing")]
+    Missing(String),
+    /// A weight has the wrong number of values.
+    #[error("weight {name:?} has {found} values, its shape {shape:?} needs {expected}")]
+    Size {
+        /// Weight.
+        name: String,
+        /// Its shape.
+        shape: Vec<usize>,
+        /// Values needed.
+        expected: usize,
+        /// Values given.
+        found: usize,
+    },
+    /// A weight the spec does not have.
+    #[error("weight {0:?} is not a parameter of this spec")]
+    Unexpected(String),
+    /// A weight is NaN or infinite.
+    #[error("weight {0:?} holds a value that is not finite")]
+    NotFinite(String),
+}
+
+/// Check that `weights` holds exactly the spec's parameters with the right sizes.
+pub fn check_weights(spec: &ModelSpec, weights: &Weights) -> Result<(), OnnxError> {
+    spec.validate()?;
+    let params = spec.parameters();
+    for p in &params {
+        let w = weights
+            .get(&p.name)
+            .ok_or_else(|| OnnxError::Missing(p.name.clone()))?;
+        if w.len() != p.numel() {
+            return Err(OnnxError::Size {
+                name: p.name.clone(),
+                shape: p.shape.clone(),
+                expected: p.numel(),
+                found: w.len(),
+            });
+        }
+        if w.iter().any(|v| !v.is_finite()) {
+            return Err(OnnxError::NotFinite(p.name.clone()));
+        }
+    }
+    if let Some(extra) = weights
+        .keys()
+        .find(|k| !params.iter().any(|p| &p.name == *k))
+    {
+        return Err(OnnxError::Unexpected(extra.clone()));
+    }
+    Ok(())
+}
+
+/// He-initialised random weights (deterministic in `seed`), for tests and fresh models.
+pub fn random_weights(spec: &ModelSpec, seed: u64) -> Weights {
+    let mut state = seed ^ 0x6a09_e667_f3bc_c909;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    spec.parameters()
+        .into_iter()
+        .map(|p| {
+            let fan_in: usize = p.shape.iter().skip(1).product::<usize>().max(1);
+            let scale = if p.name.ends_with(".bias") {
+                0.1
+            } else {
+                (6.0 / fan_in as f64).sqrt()
+            };
+            let v = (0..p.numel())
+                .map(|_| ((2.0 * next() - 1.0) * scale) as f32)
+                .collect();
+            (p.name, v)
+        })
+        .collect()
+}
+
+struct Graph {
+    nodes: Vec<pb::NodeProto>,
+    inits: Vec<pb::TensorProto>,
+    count: usize,
+}
+
+fn attr_i(name: &str, v: i64) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Int as i32,
+        i: v,
+        ..Default::default()
+    }
+}
+
+fn attr_ints(name: &str, v: &[i64]) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Ints as i32,
+        ints: v.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn attr_s(name: &str, v: &str) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::String as i32,
+        s: v.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
+fn dims(shape: &[usize]) -> Vec<i64> {
+    shape.iter().map(|&d| d as i64).collect()
+}
+
+impl Graph {
+    fn new() -> Self {
+        Self {
+            nodes: Vec::new(),
+            inits: Vec::new(),
+            count: 0,
+        }
+    }
+
+    fn f32(&mut self, name: &str, shape: &[usize], data: Vec<f32>) -> String {
+        self.inits.push(pb::TensorProto {
+            name: name.into(),
+            dims: dims(shape),
+            data_type: FLOAT,
+            float_data: data,
+            ..Default::default()
+        });
+        name.to_string()
+    }
+
+    fn const_f32(&mut self, v: f32) -> String {
+        let name = format!("const_f{}", self.count);
+        self.count += 1;
+        self.f32(&name, &[], vec![v])
+    }
+
+    fn const_i64(&mut self, v: &[i64]) -> String {
+        let name = format!("const_i{}", self.count);
+        self.count += 1;
+        self.inits.push(pb::TensorProto {
+            name: name.clone(),
+            dims: vec![v.len() as i64],
+            data_type: INT64,
+            int64_data: v.to_vec(),
+            ..Default::default()
+        });
+        name
+    }
+
+    fn op(&mut self, op: &str, inputs: &[&str], attrs: Vec<pb::AttributeProto>) -> String {
+        let out = format!("{}_{}", op.to_ascii_lowercase(), self.count);
+        self.count += 1;
+        self.nodes.push(pb::NodeProto {
+            op_type: op.into(),
+            name: out.clone(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![out.clone()],
+            attribute: attrs,
+            ..Default::default()
+        });
+        out
+    }
+
+    fn conv(&mut self, x: &str, w: &str, b: &str, k: i64, stride: i64, group: i64) -> String {
+        let p = k / 2;
+        self.op(
+            "Conv",
+            &[x, w, b],
+            vec![
+                attr_ints("kernel_shape", &[k, k]),
+                attr_ints("strides", &[stride, stride]),
+                attr_ints("pads", &[p, p, p, p]),
+                attr_i("group", group),
+            ],
+        )
+    }
+
+    fn upsample2(&mut self, x: &str) -> String {
+        let scales = format!("scales_{}", self.count);
+        self.count += 1;
+        self.f32(&scales, &[4], vec![1.0, 1.0, 2.0, 2.0]);
+        self.op(
+            "Resize",
+            &[x, "", &scales],
+            vec![
+                attr_s("mode", "nearest"),
+                attr_s("coordinate_transformation_mode", "asymmetric"),
+                attr_s("nearest_mode", "floor"),
+            ],
+        )
+    }
+
+    fn finish(
+        self,
+        name: &str,
+        inputs: Vec<pb::ValueInfoProto>,
+        outputs: Vec<pb::ValueInfoProto>,
+    ) -> Vec<u8> {
+        let model = pb::ModelProto {
+            ir_version: IR_VERSION,
+            opset_import: vec![pb::OperatorSetIdProto {
+                domain: String::new(),
+                version: OPSET,
+            }],
+            producer_name: "synboost".into(),
+            producer_version: env!("CARGO_PKG_VERSION").into(),
+            graph: Some(pb::GraphProto {
+                name: name.into(),
+                node: self.nodes,
+                initializer: self.inits,
+                input: inputs,
+                output: outputs,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        model.encode_to_vec()
+    }
+}
+
+fn value_info(name: &str, elem: i32, shape: &[usize]) -> pb::ValueInfoProto {
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: elem,
+                shape: Some(pb::TensorShapeProto {
+                    dim: shape
+                        .iter()
+                        .map(|&d| pb::tensor_shape_proto::Dimension {
+                            value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(
+                                d as i64,
+                            )),
+                            ..Default::default()
+                        })
+                        .collect(),
+                }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn weight(
+    g: &mut Graph,
+    spec: &ModelSpec,
+    weights: &Weights,
+    name: &str,
+) -> Result<String, OnnxError> {
+    let p = spec
+        .parameters()
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| OnnxError::Missing(name.into()))?;
+    let data = weights
+        .get(name)
+        .ok_or_else(|| OnnxError::Missing(name.into()))?
+        .clone();
+    Ok(g.f32(name, &p.shape, data))
+}
+
+/// The text graph, encoded.
+pub fn text_model(spec: &ModelSpec, weights: &Weights) -> Result<Vec<u8>, OnnxError> {
+    check_weights(spec, weights)?;
+    let mut g = Graph::new();
+    let w = |g: &mut Graph, n: &str| weight(g, spec, weights, n);
+    let embed = w(&mut g, "text.embed.weight")?;
+    let emb = g.op("Gather", &[&embed, "tokens"], vec![attr_i("axis", 0)]);
+    let zero = g.const_i64(&[0]);
+    let keep = g.op("Greater", &["tokens", &zero], vec![]);
+    let maskf = g.op("Cast", &[&keep], vec![attr_i("to", i64::from(FLOAT))]);
+    let ax2 = g.const_i64(&[2]);
+    let mask3 = g.op("Unsqueeze", &[&maskf, &ax2], vec![]);
+    let prod = g.op("Mul", &[&emb, &mask3], vec![]);
+    let ax1 = g.const_i64(&[1]);
+    let sum = g.op("ReduceSum", &[&prod, &ax1], vec![attr_i("keepdims", 0)]);
+    let cnt = g.op("ReduceSum", &[&mask3, &ax1], vec![attr_i("keepdims", 0)]);
+    let one = g.const_f32(1.0);
+    let cnt = g.op("Max", &[&cnt, &one], vec![]);
+    let mean = g.op("Div", &[&sum, &cnt], vec![]);
+    let (w1, b1) = (w(&mut g, "text.fc1.weight")?, w(&mut g, "text.fc1.bias")?);
+    let h = g.op("Gemm", &[&mean, &w1, &b1], vec![attr_i("transB", 1)]);
+    let h = g.op("Relu", &[&h], vec![]);
+    let (w2, b2) = (w(&mut g, "text.fc2.weight")?, w(&mut g, "text.fc2.bias")?);
+    g.op("Gemm", &[&h, &w2, &b2], vec![attr_i("transB", 1)]);
+    if let Some(n) = g.nodes.last_mut() {
+        n.output = vec!["cond".into()];
+    }
+    Ok(g.finish(
+        "synboost_text",
+        vec![value_info("tokens", INT64, &[1, spec.text.max_len])],
+        vec![value_info("cond", FLOAT, &[1, spec.cond_dim()])],
+    ))
+}
+
+/// The image graph, encoded.
+pub fn image_model(spec: &ModelSpec, weights: &Weights) -> Result<Vec<u8>, OnnxError> {
+    check_weights(spec, weights)?;
+    let mut g = Graph::new();
+    let w = |g: &mut Graph, n: &str| weight(g, spec, weights, n);
+    let s = spec.structures.len();
+    let (hh, ww) = (spec.input.height, spec.input.width);
+    let x = g.op("Cast", &["frame"], vec![attr_i("to", i64::from(FLOAT))]);
+    let a = g.const_f32(1.0 / (255.0 * spec.input.std));
+    let b = g.const_f32(-spec.input.mean / spec.input.std);
+    let x = g.op("Mul", &[&x, &a], vec![]);
+    let mut x = g.op("Add", &[&x, &b], vec![]);
+    let mut skips = Vec::new();
+    let (mut h, mut wd) = (hh, ww);
+    for (i, &c) in spec.encoder.iter().enumerate() {
+        h /= 2;
+        wd /= 2;
+        let (cw, cb) = (
+            w(&mut g, &format!("enc.{i}.conv.weight"))?,
+            w(&mut g, &format!("enc.{i}.conv.bias"))?,
+        );
+        let y = g.conv(&x, &cw, &cb, 3, 2, 1);
+        let y = g.op("Relu", &[&y], vec![]);
+        let (dw, db) = (
+            w(&mut g, &format!("enc.{i}.dw.weight"))?,
+            w(&mut g, &format!("enc.{i}.dw.bias"))?,
+        );
+        let y = g.conv(&y, &dw, &db, 3, 1, c as i64);
+        let (pw, pb_) = (
+            w(&mut g, &format!("enc.{i}.pw.weight"))?,
+            w(&mut g, &format!("enc.{i}.pw.bias"))?,
+        );
+        let y = g.conv(&y, &pw, &pb_, 1, 1, 1);
+        x = g.op("Relu", &[&y], vec![]);
+        skips.push((x.clone(), h, wd));
+    }
+    let n = spec.encoder.len();
+    let mut d = skips[n - 1].0.clone();
+    for (j, &c) in spec.decoder.iter().enumerate() {
+        let up = g.upsample2(&d);
+        let skip = skips[n - 2 - j].0.clone();
+        let skip = if j == 0 {
+            skip
+        } else {
+            let shape = g.const_i64(&[s as i64, 1, 1, 1]);
+            g.op("Expand", &[&skip, &shape], vec![])
+        };
+        let cat = g.op("Concat", &[&up, &skip], vec![attr_i("axis", 1)]);
+        let cin = spec.decoder_in(j);
+        let (dw, db) = (
+            w(&mut g, &format!("dec.{j}.dw.weight"))?,
+            w(&mut g, &format!("dec.{j}.dw.bias"))?,
+        );
+        let y = g.conv(&cat, &dw, &db, 3, 1, cin as i64);
+        let (pw, pb_) = (
+            w(&mut g, &format!("dec.{j}.pw.weight"))?,
+            w(&mut g, &format!("dec.{j}.pw.bias"))?,
+        );
+        let y = g.conv(&y, &pw, &pb_, 1, 1, 1);
+        let off = spec.film_offset(j) as i64;
+        let c64 = c as i64;
+        let axes = g.const_i64(&[1]);
+        let (gs, ge) = (g.const_i64(&[off]), g.const_i64(&[off + c64]));
+        let gamma = g.op("Slice", &["cond", &gs, &ge, &axes], vec![]);
+        let (bs, be) = (g.const_i64(&[off + c64]), g.const_i64(&[off + 2 * c64]));
+        let beta = g.op("Slice", &["cond", &bs, &be, &axes], vec![]);
+        let shape4 = g.const_i64(&[s as i64, c64, 1, 1]);
+        let gamma = g.op("Reshape", &[&gamma, &shape4], vec![]);
+        let beta = g.op("Reshape", &[&beta, &shape4], vec![]);
+        let one = g.const_f32(1.0);
+        let scale = g.op("Add", &[&gamma, &one], vec![]);
+        let y = g.op("Mul", &[&y, &scale], vec![]);
+        let y = g.op("Add", &[&y, &beta], vec![]);
+        d = g.op("Relu", &[&y], vec![]);
+    }
+    let (hw, hb) = (w(&mut g, "head.weight")?, w(&mut g, "head.bias")?);
+    let y = g.conv(&d, &hw, &hb, 1, 1, 1);
+    g.upsample2(&y);
+    if let Some(node) = g.nodes.last_mut() {
+        node.output = vec!["logits".into()];
+    }
+    Ok(g.finish(
+        "synboost_image",
+        vec![
+            value_info("frame", UINT8, &[1, 1, hh, ww]),
+            value_info("cond", FLOAT, &[s, spec.cond_dim()]),
+        ],
+        vec![value_info("logits", FLOAT, &[s, 1, hh, ww])],
+    ))
+}

@@ -1,0 +1,220 @@
+//! Students written as ONNX by `core::model::onnx` load into tract and compute what the
+//! independent plain-Rust reference computes: max |Δ logit| ≤ 1e-4.
+
+use synboost_core::model::onnx::{OnnxError, image_model, random_weights, text_model};
+use synboost_core::model::reference::{image_forward, text_forward};
+use synboost_core::model::spec::{InputSpec, ModelSpec, TextSpec};
+use synboost_core::{PromptAttrs, PromptKind, PromptScheme, Structure, Tokenizer, View, Wording};
+use tract_onnx::prelude::*;
+
+fn small_spec() -> ModelSpec {
+    ModelSpec {
+        input: InputSpec {
+            height: 64,
+            width: 48,
+            mean: 0.2,
+            std: 0.25,
+        },
+        encoder: vec![8, 12, 16],
+        decoder: vec![12, 8],
+        text: TextSpec {
+            vocab_size: synboost_core::Vocab::builtin().len(),
+            max_len: 32,
+            embed_dim: 16,
+            hidden: 24,
+        },
+        structures: Structure::ALL.to_vec(),
+    }
+}
+
+fn run(bytes: &[u8], inputs: TVec<TValue>) -> Vec<Tensor> {
+    let model = tract_onnx::onnx()
+        .model_for_read(&mut std::io::Cursor::new(bytes))
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    model
+        .run(inputs)
+        .unwrap()
+        .into_iter()
+        .map(|v| v.into_tensor())
+        .collect()
+}
+
+fn frame(spec: &ModelSpec) -> Vec<u8> {
+    let (h, w) = (spec.input.height, spec.input.width);
+    (0..h * w)
+        .map(|i| ((i * 37 + (i / w) * 11) % 256) as u8)
+        .collect()
+}
+
+fn check(spec: &ModelSpec, seed: u64) {
+    let weights = random_weights(spec, seed);
+    let text = text_model(spec, &weights).unwrap();
+    let image = image_model(spec, &weights).unwrap();
+    if let Some(dir) = std::env::var_os("SYNBOOST_KEEP_ONNX") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("text_{seed}.onnx")), &text).unwrap();
+        std::fs::write(dir.join(format!("image_{seed}.onnx")), &image).unwrap();
+    }
+    let tok = Tokenizer::default();
+    let mut conds = Vec::new();
+    for (k, s) in Structure::ALL.iter().enumerate() {
+        let mut attrs = PromptAttrs::from_meta(*s, &Default::default());
+        attrs.view = Some(View::FourChamber);
+        let kind = if k == 0 {
+            PromptKind::P0
+        } else {
+            PromptKind::P2
+        };
+        let prompt = attrs
+            .build(kind, Wording::Heart, PromptScheme::Camus)
+            .unwrap();
+        let (ids, _) = tok.encode(&prompt).unwrap();
+        let want = text_forward(spec, &weights, &ids);
+        let t = Tensor::from_shape(&[1, ids.len()], &ids).unwrap();
+        let got = run(&text, tvec!(t.into_tvalue()));
+        let got: Vec<f32> = got[0]
+            .to_plain_array_view::<f32>()
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        assert_eq!(got.len(), spec.cond_dim());
+        let d = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(d <= 1e-4, "text max diff {d} for {prompt:?}");
+        conds.push(want);
+    }
+    let f = frame(spec);
+    let want = image_forward(spec, &weights, &f, &conds);
+    let (h, w) = (spec.input.height, spec.input.width);
+    let ft = Tensor::from_shape(&[1, 1, h, w], &f).unwrap();
+    let flat: Vec<f32> = conds.iter().flatten().copied().collect();
+    let ct = Tensor::from_shape(&[conds.len(), spec.cond_dim()], &flat).unwrap();
+    let got = run(&image, tvec!(ft.into_tvalue(), ct.into_tvalue()));
+    assert_eq!(got[0].shape(), &[3, 1, h, w]);
+    let got: Vec<f32> = got[0]
+        .to_plain_array_view::<f32>()
+        .unwrap()
+        .iter()
+        .copied()
+        .collect();
+    let d = got
+        .iter()
+        .zip(&want.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    let spread = want.data.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
+    println!("image: max |Δ logit| = {d:e} (logits up to {spread:.3})");
+    assert!(d <= 1e-4, "image max diff {d}");
+    // Different prompts give different masks: conditioning reaches the output.
+    let plane = h * w;
+    assert!(
+        got[..plane]
+            .iter()
+            .zip(&got[plane..2 * plane])
+            .any(|(a, b)| (a - b).abs() > 1e-3)
+    );
+}
+
+#[test]
+fn small_student_matches_reference() {
+    check(&small_spec(), 1);
+    check(&small_spec(), 2);
+}
+
+#[test]
+fn default_student_matches_reference() {
+    let spec = ModelSpec::student(
+        synboost_core::Vocab::builtin().len(),
+        Tokenizer::DEFAULT_MAX_LEN,
+    );
+    check(&spec, 3);
+}
+
+#[test]
+fn bad_weights_are_refused_by_name() {
+    let spec = small_spec();
+    let mut w = random_weights(&spec, 1);
+    w.get_mut("dec.1.pw.weight").unwrap().pop();
+    assert!(
+        matches!(image_model(&spec, &w), Err(OnnxError::Size { ref name, .. }) if name == "dec.1.pw.weight")
+    );
+    let mut w = random_weights(&spec, 1);
+    w.remove("head.bias");
+    assert_eq!(
+        text_model(&spec, &w),
+        Err(OnnxError::Missing("head.bias".into()))
+    );
+    let mut w = random_weights(&spec, 1);
+    w.insert("extra.weight".into(), vec![0.0]);
+    assert_eq!(
+        image_model(&spec, &w),
+        Err(OnnxError::Unexpected("extra.weight".into()))
+    );
+    let mut w = random_weights(&spec, 1);
+    w.get_mut("text.fc1.bias").unwrap()[0] = f32::NAN;
+    assert_eq!(
+        text_model(&spec, &w),
+        Err(OnnxError::NotFinite("text.fc1.bias".into()))
+    );
+}
+
+#[test]
+fn onnx_checker_accepts_the_graphs() {
+    let has_onnx = std::process::Command::new("python3")
+        .args(["-c", "import onnx"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_onnx {
+        assert!(
+            std::env::var("SYNBOOST_REQUIRE_DATA").as_deref() != Ok("1"),
+            "SYNBOOST_REQUIRE_DATA=1 but python3 cannot import onnx (scripts/test.sh installs it)"
+        );
+        eprintln!("skipped: python3 -m pip install onnx to run the ONNX checker");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (k, spec) in [
+        small_spec(),
+        ModelSpec::student(synboost_core::Vocab::builtin().len(), 32),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let w = random_weights(spec, 5);
+        std::fs::write(
+            dir.path().join(format!("text{k}.onnx")),
+            text_model(spec, &w).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(format!("image{k}.onnx")),
+            image_model(spec, &w).unwrap(),
+        )
+        .unwrap();
+    }
+    let script = "import onnx, glob, sys\n\
+                  files = sorted(glob.glob(sys.argv[1] + '/*.onnx'))\n\
+                  assert len(files) == 4, files\n\
+                  [onnx.checker.check_model(onnx.load(f), full_check=True) for f in files]\n\
+                  print('checked', len(files))";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("checked 4"));
+}
