@@ -13,6 +13,7 @@
 //! Weights are float32, named as [`ModelSpec::parameters`] names them; a missing, extra or
 //! wrongly sized tensor is an error that names it.
 
+use super::quant::{QuantError, Quantization, input_point, quantize_bias, quantize_weight};
 use super::spec::ModelSpec;
 use prost::Message;
 use std::collections::BTreeMap;
@@ -28,10 +29,12 @@ pub const IR_VERSION: i64 = 8;
 
 const FLOAT: i32 = 1;
 const UINT8: i32 = 2;
+const INT8: i32 = 3;
+const INT32: i32 = 6;
 const INT64: i32 = 7;
 
 /// Errors writing ONNX.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OnnxError {
     /// The spec is invalid.
     #[error(transparent)]
@@ -57,6 +60,9 @@ pub enum OnnxError {
     /// A weight is NaN or infinite.
     #[error("weight {0:?} holds a value that is not finite")]
     NotFinite(String),
+    /// The quantisation parameters do not fit the spec.
+    #[error(transparent)]
+    Quant(#[from] QuantError),
 }
 
 /// Check that `weights` holds exactly the spec's parameters with the right sizes.
@@ -116,6 +122,8 @@ pub fn random_weights(spec: &ModelSpec, seed: u64) -> Weights {
 }
 
 struct Graph {
+    /// Parameter shapes of the spec, computed once.
+    shapes: BTreeMap<String, Vec<usize>>,
     nodes: Vec<pb::NodeProto>,
     inits: Vec<pb::TensorProto>,
     count: usize,
@@ -153,8 +161,13 @@ fn dims(shape: &[usize]) -> Vec<i64> {
 }
 
 impl Graph {
-    fn new() -> Self {
+    fn new(spec: &ModelSpec) -> Self {
         Self {
+            shapes: spec
+                .parameters()
+                .into_iter()
+                .map(|p| (p.name, p.shape))
+                .collect(),
             nodes: Vec::new(),
             inits: Vec::new(),
             count: 0,
@@ -167,6 +180,17 @@ impl Graph {
             dims: dims(shape),
             data_type: FLOAT,
             float_data: data,
+            ..Default::default()
+        });
+        name.to_string()
+    }
+
+    fn raw(&mut self, name: &str, dtype: i32, shape: &[usize], bytes: Vec<u8>) -> String {
+        self.inits.push(pb::TensorProto {
+            name: name.into(),
+            dims: dims(shape),
+            data_type: dtype,
+            raw_data: bytes,
             ..Default::default()
         });
         name.to_string()
@@ -286,29 +310,94 @@ fn value_info(name: &str, elem: i32, shape: &[usize]) -> pb::ValueInfoProto {
     }
 }
 
-fn weight(
+/// Quantise-dequantise `x` at `point` (int8 graphs only).
+fn qdq(g: &mut Graph, q: Option<&Quantization>, x: &str, point: &str) -> Result<String, OnnxError> {
+    let Some(q) = q else {
+        return Ok(x.to_string());
+    };
+    let a = q.get(point)?;
+    let s = g.f32(&format!("{point}.scale"), &[], vec![a.scale]);
+    let z = g.raw(
+        &format!("{point}.zero_point"),
+        UINT8,
+        &[],
+        vec![a.zero_point],
+    );
+    let qx = g.op("QuantizeLinear", &[x, &s, &z], vec![]);
+    Ok(g.op("DequantizeLinear", &[&qx, &s, &z], vec![]))
+}
+
+/// A convolution's weight and bias: float initialisers, or (int8 graphs) per-channel s8
+/// weights and int32 biases behind `DequantizeLinear`.
+fn conv_params(
     g: &mut Graph,
     spec: &ModelSpec,
     weights: &Weights,
-    name: &str,
-) -> Result<String, OnnxError> {
-    let p = spec
-        .parameters()
-        .into_iter()
-        .find(|p| p.name == name)
+    q: Option<&Quantization>,
+    conv: &str,
+) -> Result<(String, String), OnnxError> {
+    let (wn, bn) = (format!("{conv}.weight"), format!("{conv}.bias"));
+    let Some(q) = q else {
+        return Ok((weight(g, weights, &wn)?, weight(g, weights, &bn)?));
+    };
+    let shape = g
+        .shapes
+        .get(&wn)
+        .cloned()
+        .ok_or_else(|| OnnxError::Missing(wn.clone()))?;
+    let cout = shape.first().copied().unwrap_or(1);
+    let point = input_point(spec, conv).ok_or_else(|| OnnxError::Missing(conv.into()))?;
+    let s_in = q.get(&point)?.scale;
+    let w = weights
+        .get(&wn)
+        .ok_or_else(|| OnnxError::Missing(wn.clone()))?;
+    let b = weights
+        .get(&bn)
+        .ok_or_else(|| OnnxError::Missing(bn.clone()))?;
+    let (wc, ws) = quantize_weight(w, cout);
+    let (bc, bs) = quantize_bias(b, s_in, &ws);
+    let wq = g.raw(
+        &format!("{wn}_quantized"),
+        INT8,
+        &shape,
+        wc.iter().map(|&v| v as u8).collect(),
+    );
+    let wsn = g.f32(&format!("{wn}_scale"), &[cout], ws);
+    let wz = g.raw(&format!("{wn}_zero_point"), INT8, &[cout], vec![0; cout]);
+    let wd = g.op(
+        "DequantizeLinear",
+        &[&wq, &wsn, &wz],
+        vec![attr_i("axis", 0)],
+    );
+    let bq = g.raw(
+        &format!("{bn}_quantized"),
+        INT32,
+        &[cout],
+        bc.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    );
+    let bsn = g.f32(&format!("{bn}_scale"), &[cout], bs);
+    let bd = g.op("DequantizeLinear", &[&bq, &bsn], vec![attr_i("axis", 0)]);
+    Ok((wd, bd))
+}
+
+fn weight(g: &mut Graph, weights: &Weights, name: &str) -> Result<String, OnnxError> {
+    let shape = g
+        .shapes
+        .get(name)
+        .cloned()
         .ok_or_else(|| OnnxError::Missing(name.into()))?;
     let data = weights
         .get(name)
         .ok_or_else(|| OnnxError::Missing(name.into()))?
         .clone();
-    Ok(g.f32(name, &p.shape, data))
+    Ok(g.f32(name, &shape, data))
 }
 
 /// The text graph, encoded.
 pub fn text_model(spec: &ModelSpec, weights: &Weights) -> Result<Vec<u8>, OnnxError> {
     check_weights(spec, weights)?;
-    let mut g = Graph::new();
-    let w = |g: &mut Graph, n: &str| weight(g, spec, weights, n);
+    let mut g = Graph::new(spec);
+    let w = |g: &mut Graph, n: &str| weight(g, weights, n);
     let embed = w(&mut g, "text.embed.weight")?;
     let emb = g.op("Gather", &[&embed, "tokens"], vec![attr_i("axis", 0)]);
     let zero = g.const_i64(&[0]);
@@ -338,47 +427,62 @@ pub fn text_model(spec: &ModelSpec, weights: &Weights) -> Result<Vec<u8>, OnnxEr
     ))
 }
 
-/// The image graph, encoded.
+/// The image graph (float32), encoded.
 pub fn image_model(spec: &ModelSpec, weights: &Weights) -> Result<Vec<u8>, OnnxError> {
+    image_graph(spec, weights, None)
+}
+
+/// The image graph in static QDQ int8 form (see [`super::quant`]): u8 activations at every
+/// quantisation point, per-channel s8 weights, int32 biases; float logits.
+pub fn image_model_int8(
+    spec: &ModelSpec,
+    weights: &Weights,
+    quant: &Quantization,
+) -> Result<Vec<u8>, OnnxError> {
+    image_graph(spec, weights, Some(quant))
+}
+
+fn image_graph(
+    spec: &ModelSpec,
+    weights: &Weights,
+    q: Option<&Quantization>,
+) -> Result<Vec<u8>, OnnxError> {
     check_weights(spec, weights)?;
-    let mut g = Graph::new();
-    let w = |g: &mut Graph, n: &str| weight(g, spec, weights, n);
+    let mut g = Graph::new(spec);
     let s = spec.structures.len();
     let (hh, ww) = (spec.input.height, spec.input.width);
     let x = g.op("Cast", &["frame"], vec![attr_i("to", i64::from(FLOAT))]);
     let a = g.const_f32(1.0 / (255.0 * spec.input.std));
     let b = g.const_f32(-spec.input.mean / spec.input.std);
     let x = g.op("Mul", &[&x, &a], vec![]);
-    let mut x = g.op("Add", &[&x, &b], vec![]);
+    let x = g.op("Add", &[&x, &b], vec![]);
+    let mut x = qdq(&mut g, q, &x, "input")?;
     let mut skips = Vec::new();
-    let (mut h, mut wd) = (hh, ww);
     for (i, &c) in spec.encoder.iter().enumerate() {
-        h /= 2;
-        wd /= 2;
-        let (cw, cb) = (
-            w(&mut g, &format!("enc.{i}.conv.weight"))?,
-            w(&mut g, &format!("enc.{i}.conv.bias"))?,
-        );
+        let (cw, cb) = conv_params(&mut g, spec, weights, q, &format!("enc.{i}.conv"))?;
         let y = g.conv(&x, &cw, &cb, 3, 2, 1);
         let y = g.op("Relu", &[&y], vec![]);
-        let (dw, db) = (
-            w(&mut g, &format!("enc.{i}.dw.weight"))?,
-            w(&mut g, &format!("enc.{i}.dw.bias"))?,
-        );
+        let y = qdq(&mut g, q, &y, &format!("enc.{i}.conv"))?;
+        let (dw, db) = conv_params(&mut g, spec, weights, q, &format!("enc.{i}.dw"))?;
         let y = g.conv(&y, &dw, &db, 3, 1, c as i64);
-        let (pw, pb_) = (
-            w(&mut g, &format!("enc.{i}.pw.weight"))?,
-            w(&mut g, &format!("enc.{i}.pw.bias"))?,
-        );
+        let y = qdq(&mut g, q, &y, &format!("enc.{i}.dw"))?;
+        let (pw, pb_) = conv_params(&mut g, spec, weights, q, &format!("enc.{i}.pw"))?;
         let y = g.conv(&y, &pw, &pb_, 1, 1, 1);
-        x = g.op("Relu", &[&y], vec![]);
-        skips.push((x.clone(), h, wd));
+        let y = g.op("Relu", &[&y], vec![]);
+        x = qdq(&mut g, q, &y, &format!("enc.{i}.pw"))?;
+        skips.push(x.clone());
     }
     let n = spec.encoder.len();
-    let mut d = skips[n - 1].0.clone();
+    let mut d = skips
+        .last()
+        .cloned()
+        .ok_or_else(|| OnnxError::Missing("enc.0.conv.weight".into()))?;
     for (j, &c) in spec.decoder.iter().enumerate() {
         let up = g.upsample2(&d);
-        let skip = skips[n - 2 - j].0.clone();
+        let skip = skips
+            .get(n - 2 - j)
+            .cloned()
+            .ok_or_else(|| OnnxError::Missing(format!("enc.{}.pw.weight", n - 2 - j)))?;
         let skip = if j == 0 {
             skip
         } else {
@@ -386,16 +490,12 @@ pub fn image_model(spec: &ModelSpec, weights: &Weights) -> Result<Vec<u8>, OnnxE
             g.op("Expand", &[&skip, &shape], vec![])
         };
         let cat = g.op("Concat", &[&up, &skip], vec![attr_i("axis", 1)]);
+        let cat = qdq(&mut g, q, &cat, &format!("dec.{j}.cat"))?;
         let cin = spec.decoder_in(j);
-        let (dw, db) = (
-            w(&mut g, &format!("dec.{j}.dw.weight"))?,
-            w(&mut g, &format!("dec.{j}.dw.bias"))?,
-        );
+        let (dw, db) = conv_params(&mut g, spec, weights, q, &format!("dec.{j}.dw"))?;
         let y = g.conv(&cat, &dw, &db, 3, 1, cin as i64);
-        let (pw, pb_) = (
-            w(&mut g, &format!("dec.{j}.pw.weight"))?,
-            w(&mut g, &format!("dec.{j}.pw.bias"))?,
-        );
+        let y = qdq(&mut g, q, &y, &format!("dec.{j}.dw"))?;
+        let (pw, pb_) = conv_params(&mut g, spec, weights, q, &format!("dec.{j}.pw"))?;
         let y = g.conv(&y, &pw, &pb_, 1, 1, 1);
         let off = spec.film_offset(j) as i64;
         let c64 = c as i64;
@@ -411,16 +511,22 @@ pub fn image_model(spec: &ModelSpec, weights: &Weights) -> Result<Vec<u8>, OnnxE
         let scale = g.op("Add", &[&gamma, &one], vec![]);
         let y = g.op("Mul", &[&y, &scale], vec![]);
         let y = g.op("Add", &[&y, &beta], vec![]);
-        d = g.op("Relu", &[&y], vec![]);
+        let y = g.op("Relu", &[&y], vec![]);
+        d = qdq(&mut g, q, &y, &format!("dec.{j}.out"))?;
     }
-    let (hw, hb) = (w(&mut g, "head.weight")?, w(&mut g, "head.bias")?);
+    let (hw, hb) = conv_params(&mut g, spec, weights, q, "head")?;
     let y = g.conv(&d, &hw, &hb, 1, 1, 1);
     g.upsample2(&y);
     if let Some(node) = g.nodes.last_mut() {
         node.output = vec!["logits".into()];
     }
+    let name = if q.is_some() {
+        "synboost_image_int8"
+    } else {
+        "synboost_image"
+    };
     Ok(g.finish(
-        "synboost_image",
+        name,
         vec![
             value_info("frame", UINT8, &[1, 1, hh, ww]),
             value_info("cond", FLOAT, &[s, spec.cond_dim()]),

@@ -3,6 +3,7 @@
 //! against.
 
 use super::onnx::Weights;
+use super::quant::{NoHook, PointHook};
 use super::spec::ModelSpec;
 
 /// A dense NCHW tensor.
@@ -159,6 +160,18 @@ pub fn text_forward(spec: &ModelSpec, w: &Weights, tokens: &[i64]) -> Vec<f32> {
 /// The image branch: an 8-bit frame at the model's size and one conditioning vector per
 /// structure → logits `[S, 1, H, W]`.
 pub fn image_forward(spec: &ModelSpec, w: &Weights, frame: &[u8], cond: &[Vec<f32>]) -> Tensor4 {
+    image_forward_hooked(spec, w, frame, cond, &mut NoHook)
+}
+
+/// [`image_forward`] calling `hook` at every quantisation point (see [`super::quant`]): to
+/// gather calibration ranges, or to round activations as the int8 graph does.
+pub fn image_forward_hooked(
+    spec: &ModelSpec,
+    w: &Weights,
+    frame: &[u8],
+    cond: &[Vec<f32>],
+    hook: &mut dyn PointHook,
+) -> Tensor4 {
     let (hh, ww) = (spec.input.height, spec.input.width);
     let mut x = Tensor4 {
         shape: [1, 1, hh, ww],
@@ -167,9 +180,10 @@ pub fn image_forward(spec: &ModelSpec, w: &Weights, frame: &[u8], cond: &[Vec<f3
             .map(|&v| (f32::from(v) / 255.0 - spec.input.mean) / spec.input.std)
             .collect(),
     };
+    hook.at("input", &mut x);
     let mut skips = Vec::new();
     for (i, &c) in spec.encoder.iter().enumerate() {
-        let y = relu(conv(
+        let mut y = relu(conv(
             &x,
             get(w, &format!("enc.{i}.conv.weight")),
             get(w, &format!("enc.{i}.conv.bias")),
@@ -178,7 +192,8 @@ pub fn image_forward(spec: &ModelSpec, w: &Weights, frame: &[u8], cond: &[Vec<f3
             2,
             1,
         ));
-        let y = conv(
+        hook.at(&format!("enc.{i}.conv"), &mut y);
+        let mut y = conv(
             &y,
             get(w, &format!("enc.{i}.dw.weight")),
             get(w, &format!("enc.{i}.dw.bias")),
@@ -187,6 +202,7 @@ pub fn image_forward(spec: &ModelSpec, w: &Weights, frame: &[u8], cond: &[Vec<f3
             1,
             c,
         );
+        hook.at(&format!("enc.{i}.dw"), &mut y);
         x = relu(conv(
             &y,
             get(w, &format!("enc.{i}.pw.weight")),
@@ -196,15 +212,17 @@ pub fn image_forward(spec: &ModelSpec, w: &Weights, frame: &[u8], cond: &[Vec<f3
             1,
             1,
         ));
+        hook.at(&format!("enc.{i}.pw"), &mut x);
         skips.push(x.clone());
     }
     let s = cond.len();
     let n = spec.encoder.len();
     let mut d = repeat_batch(&skips[n - 1], s);
     for (j, &c) in spec.decoder.iter().enumerate() {
-        let cat = concat(&up2(&d), &repeat_batch(&skips[n - 2 - j], s));
+        let mut cat = concat(&up2(&d), &repeat_batch(&skips[n - 2 - j], s));
+        hook.at(&format!("dec.{j}.cat"), &mut cat);
         let cin = spec.decoder_in(j);
-        let y = conv(
+        let mut y = conv(
             &cat,
             get(w, &format!("dec.{j}.dw.weight")),
             get(w, &format!("dec.{j}.dw.bias")),
@@ -213,6 +231,7 @@ pub fn image_forward(spec: &ModelSpec, w: &Weights, frame: &[u8], cond: &[Vec<f3
             1,
             cin,
         );
+        hook.at(&format!("dec.{j}.dw"), &mut y);
         let mut y = conv(
             &y,
             get(w, &format!("dec.{j}.pw.weight")),
@@ -233,6 +252,7 @@ pub fn image_forward(spec: &ModelSpec, w: &Weights, frame: &[u8], cond: &[Vec<f3
             }
         }
         d = relu(y);
+        hook.at(&format!("dec.{j}.out"), &mut d);
     }
     up2(&conv(
         &d,
