@@ -5,19 +5,27 @@
 //! - [`prompt`]: the seed's P0–P7 prompt templates, byte for byte, and graceful degradation.
 //! - [`vocab`]: the closed word-level vocabulary and tokenizer the models consume.
 //! - [`raster`]: owned 8-bit greyscale images and binary masks.
+//! - [`frame`]: borrowed scanner frame buffers (GRAY8/16, RGB, BGRA, strides) and grey conversion.
+//! - [`preprocess`]: frame → model input (ROI, stretch or letterbox, antialiased resampling).
+//! - [`postprocess`]: logits → clean mask at frame resolution, with probability statistics.
 //! - [`shape`]: shape words from mask geometry (for shape prompts).
 //! - [`data`]: streaming dataset readers (seed layout, raw CAMUS NIfTI and MetaImage).
 //! - [`metrics`]: dice, IoU, Hausdorff and HD95, and mean ± std summaries.
 //! - [`model`]: the deployable student as data ([`model::spec::ModelSpec`]) and model bundles.
+//! - [`engine`]: a bundle loaded into tract plans; `segment(frame, meta, structures)`.
 //! - `dicom` (feature `dicom`): US and US Multi-frame DICOM files → frames + [`ScanMeta`].
 #![deny(missing_docs)]
 
 pub mod data;
 #[cfg(feature = "dicom")]
 pub mod dicom;
+pub mod engine;
+pub mod frame;
 pub mod meta;
 pub mod metrics;
 pub mod model;
+pub mod postprocess;
+pub mod preprocess;
 pub mod prompt;
 pub mod raster;
 pub mod shape;

@@ -17,6 +17,7 @@ fn small_spec() -> ModelSpec {
             width: 48,
             mean: 0.2,
             std: 0.25,
+            fit: synboost_core::preprocess::Fit::Stretch,
         },
         encoder: vec![8, 12, 16],
         decoder: vec![12, 8],

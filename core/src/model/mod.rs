@@ -6,8 +6,10 @@
 //! - [`quant`]: static int8 (QDQ) quantisation: calibration ranges, parameters, fake-quant.
 //! - [`reference`]: a plain-Rust forward pass, the yardstick for runtimes.
 //! - [`bundle`]: a directory with `manifest.json` and model files, each checked by SHA-256.
+//! - [`export`]: a student (weights, optional int8 calibration) → a bundle.
 
 pub mod bundle;
+pub mod export;
 pub mod onnx;
 pub mod quant;
 pub mod reference;

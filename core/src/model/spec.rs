@@ -20,6 +20,7 @@
 //! `dec.1.conv.bias`, `head.weight`, …) with its shape; the ONNX initialisers and the tch
 //! variables use exactly these names.
 
+use crate::preprocess::Fit;
 use crate::structure::Structure;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,9 @@ pub struct InputSpec {
     pub mean: f32,
     /// Standard deviation divided by after subtracting the mean.
     pub std: f32,
+    /// How frames are fitted into the input (as the training images were made).
+    #[serde(default)]
+    pub fit: Fit,
 }
 
 /// The text branch.
@@ -101,6 +105,7 @@ impl ModelSpec {
                 width: 224,
                 mean: 0.2,
                 std: 0.25,
+                fit: Fit::Stretch,
             },
             encoder: vec![16, 32, 48, 80, 128],
             decoder: vec![80, 48, 32, 16],

@@ -1,0 +1,657 @@
+//! The inference engine: a verified model bundle loaded once into optimised tract plans, and
+//! `segment(frame, meta, structures)` per frame.
+//!
+//! Per call:
+//!
+//! 1. **Preprocess** ([`crate::preprocess`]): the frame (GRAY8, GRAY16, RGB8 or BGRA8, any row
+//!    stride, any size) is converted to 8-bit grey inside the ultrasound region (the whole frame
+//!    unless [`Engine::set_roi`] gave one) and resampled to the model's input size, stretched or
+//!    letterboxed as the model's spec says.
+//! 2. **Prompts**: for each structure the richest prompt that the metadata supports (at most the
+//!    bundle's prompt kind, in its wording and scheme), e.g. "Left ventricular cavity in
+//!    two-chamber view of the heart." when only the view is known. Conditioning vectors come from
+//!    a bounded least-recently-used cache keyed by prompt text, so the text graph runs once per
+//!    distinct prompt, not per frame.
+//! 3. **Image graph**: one run for all structures (the decoder is batched over them).
+//! 4. **Postprocess** ([`crate::postprocess`]): threshold from the manifest, largest connected
+//!    component, hole filling at model resolution, then a smooth mask at frame resolution.
+//!
+//! Every stage is timed ([`Timings`]). Bundles may carry an int8 image graph next to the float
+//! one; [`VariantChoice::Auto`] times both on the machine at load and keeps the faster, because
+//! int8 is not always faster on a CPU (tract runs QDQ convolutions through float kernels).
+
+use crate::frame::FrameView;
+use crate::meta::ScanMeta;
+use crate::model::bundle::{Bundle, BundleError, Manifest};
+use crate::model::spec::ModelSpec;
+use crate::postprocess::{FrameMapper, PostprocessError, PostprocessOptions, ProbStats};
+use crate::preprocess::{Geometry, PreprocessError, PreprocessOptions, Preprocessor, Roi};
+use crate::prompt::{PromptAttrs, PromptKind};
+use crate::raster::Mask;
+use crate::structure::Structure;
+use crate::vocab::{Tokenizer, VocabError};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tract_onnx::prelude::*;
+
+/// Bundle file role of the text graph.
+pub const ROLE_TEXT: &str = "text";
+/// Bundle file role of the float image graph.
+pub const ROLE_IMAGE: &str = "image";
+/// Bundle file role of the int8 image graph.
+pub const ROLE_IMAGE_INT8: &str = "image_int8";
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// Which image graph runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// Float32.
+    F32,
+    /// Static QDQ int8.
+    Int8,
+}
+
+/// How the engine picks its [`Variant`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VariantChoice {
+    /// Time both (when the bundle has int8) and keep the faster.
+    #[default]
+    Auto,
+    /// Float32 always.
+    F32,
+    /// Int8 (an error if the bundle has none).
+    Int8,
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Which image graph to run.
+    pub variant: VariantChoice,
+    /// Distinct prompts whose conditioning is kept (least recently used ones are dropped).
+    pub prompt_cache: usize,
+    /// Keep only the largest connected component of each mask.
+    pub largest_component: bool,
+    /// Fill holes inside each mask.
+    pub fill_holes: bool,
+    /// Timed runs per variant when choosing automatically.
+    pub auto_trials: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            variant: VariantChoice::Auto,
+            prompt_cache: 64,
+            largest_component: true,
+            fill_holes: true,
+            auto_trials: 5,
+        }
+    }
+}
+
+/// Engine errors.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The bundle could not be opened or lacks a file.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// tract refused a graph or failed to run it.
+    #[error("{stage}: {message}")]
+    Runtime {
+        /// What was being done.
+        stage: &'static str,
+        /// tract's message chain.
+        message: String,
+    },
+    /// The bundle's manifest does not fit its graphs or itself.
+    #[error("bundle {0}")]
+    Inconsistent(String),
+    /// Int8 was asked for, but the bundle has no int8 graph.
+    #[error("the bundle has no int8 image graph (role {ROLE_IMAGE_INT8:?})")]
+    NoInt8,
+    /// A structure the model was not trained for, or asked twice.
+    #[error("structure {0:?} is not available from this model or was asked twice")]
+    Structure(Structure),
+    /// More structures than the model's batch.
+    #[error("{asked} structures asked, the model segments at most {max} per frame")]
+    TooMany {
+        /// Asked.
+        asked: usize,
+        /// Maximum.
+        max: usize,
+    },
+    /// No structure asked.
+    #[error("no structure asked")]
+    NoStructure,
+    /// The prompt cannot be tokenised.
+    #[error("prompt {prompt:?}: {source}")]
+    Prompt {
+        /// The prompt.
+        prompt: String,
+        /// Why.
+        source: VocabError,
+    },
+    /// The frame cannot be preprocessed.
+    #[error(transparent)]
+    Preprocess(#[from] PreprocessError),
+    /// The logits cannot be postprocessed.
+    #[error(transparent)]
+    Postprocess(#[from] PostprocessError),
+}
+
+fn rt(stage: &'static str) -> impl FnOnce(TractError) -> EngineError {
+    move |e| EngineError::Runtime {
+        stage,
+        message: format!("{e:#}"),
+    }
+}
+
+/// Time spent in each stage of one call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Frame → model input.
+    pub preprocess: Duration,
+    /// Prompts → conditioning (cache lookups, text graph on a miss).
+    pub text: Duration,
+    /// The image graph.
+    pub image: Duration,
+    /// Logits → masks at frame resolution.
+    pub postprocess: Duration,
+    /// The whole call.
+    pub total: Duration,
+}
+
+/// The result for one structure.
+#[derive(Debug, Clone)]
+pub struct StructureResult {
+    /// The structure.
+    pub structure: Structure,
+    /// The prompt that conditioned the model.
+    pub prompt: String,
+    /// Its kind (degraded from the bundle's when metadata is missing).
+    pub kind: PromptKind,
+    /// Mask at frame resolution (0 outside the ultrasound region).
+    pub mask: Mask,
+    /// Probability statistics at model resolution.
+    pub stats: ProbStats,
+}
+
+/// The result of [`Engine::segment`].
+#[derive(Debug, Clone)]
+pub struct Segmentation {
+    /// One entry per asked structure, in the order asked.
+    pub structures: Vec<StructureResult>,
+    /// How the frame was mapped to the model input (to map results back).
+    pub geometry: Geometry,
+    /// Stage timings.
+    pub timings: Timings,
+    /// The image graph that ran.
+    pub variant: Variant,
+}
+
+/// Counters of the prompt cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that ran the text graph.
+    pub misses: u64,
+    /// Entries held now.
+    pub len: usize,
+    /// Most entries held.
+    pub capacity: usize,
+}
+
+/// Bounded least-recently-used map: prompt text → conditioning vector.
+#[derive(Debug)]
+struct PromptCache {
+    map: HashMap<String, (Arc<[f32]>, u64)>,
+    capacity: usize,
+    clock: u64,
+    hits: u64,
+    misses: u64,
+}
+
+impl PromptCache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            map: HashMap::new(),
+            capacity: capacity.max(1),
+            clock: 0,
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    fn get(&mut self, prompt: &str) -> Option<Arc<[f32]>> {
+        self.clock += 1;
+        let now = self.clock;
+        match self.map.get_mut(prompt) {
+            Some((v, used)) => {
+                *used = now;
+                self.hits += 1;
+                Some(Arc::clone(v))
+            }
+            None => {
+                self.misses += 1;
+                None
+            }
+        }
+    }
+
+    fn insert(&mut self, prompt: String, v: Arc<[f32]>) {
+        if self.map.len() >= self.capacity && !self.map.contains_key(&prompt) {
+            let oldest = self
+                .map
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                self.map.remove(&k);
+            }
+        }
+        self.map.insert(prompt, (v, self.clock));
+    }
+
+    fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits,
+            misses: self.misses,
+            len: self.map.len(),
+            capacity: self.capacity,
+        }
+    }
+}
+
+/// A loaded model, ready to segment frames. Not shared between threads while segmenting
+/// (`&mut self`); open one engine per worker (the plans are cheap to share through
+/// [`Engine::try_clone`]).
+pub struct Engine {
+    manifest: Manifest,
+    tokenizer: Tokenizer,
+    text: Plan,
+    image: Plan,
+    variant: Variant,
+    cache: PromptCache,
+    pre: Preprocessor,
+    pre_opts: PreprocessOptions,
+    post_opts: PostprocessOptions,
+    mapper: FrameMapper,
+    options: EngineOptions,
+    input: Vec<u8>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("model", &self.manifest.name)
+            .field("version", &self.manifest.version)
+            .field("variant", &self.variant)
+            .finish_non_exhaustive()
+    }
+}
+
+fn plan(bytes: &[u8], stage: &'static str) -> Result<Plan, EngineError> {
+    tract_onnx::onnx()
+        .model_for_read(&mut std::io::Cursor::new(bytes))
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .map_err(rt(stage))
+}
+
+fn run(plan: &Plan, inputs: TVec<TValue>, stage: &'static str) -> Result<Tensor, EngineError> {
+    let mut out = plan.run(inputs).map_err(rt(stage))?;
+    if out.is_empty() {
+        return Err(EngineError::Runtime {
+            stage,
+            message: "the graph produced no output".into(),
+        });
+    }
+    Ok(out.remove(0).into_tensor())
+}
+
+impl Engine {
+    /// Open and verify the bundle in `dir` and load it.
+    pub fn open(dir: &Path, options: EngineOptions) -> Result<Self, EngineError> {
+        Self::from_bundle(&Bundle::open(dir)?, options)
+    }
+
+    /// Load a verified bundle.
+    pub fn from_bundle(bundle: &Bundle, options: EngineOptions) -> Result<Self, EngineError> {
+        let m = bundle.manifest().clone();
+        let spec = &m.spec;
+        spec.validate()
+            .map_err(|e| EngineError::Inconsistent(e.to_string()))?;
+        if m.thresholds.len() != m.structures.len() {
+            return Err(EngineError::Inconsistent(format!(
+                "manifest has {} thresholds for {} structures",
+                m.thresholds.len(),
+                m.structures.len()
+            )));
+        }
+        if let Some(t) = m.thresholds.iter().find(|t| !(**t > 0.0 && **t < 1.0)) {
+            return Err(EngineError::Inconsistent(format!(
+                "threshold {t} is not a probability in (0, 1)"
+            )));
+        }
+        if m.structures.len() != spec.structures.len() {
+            return Err(EngineError::Inconsistent(format!(
+                "manifest lists {} structures, the spec {}",
+                m.structures.len(),
+                spec.structures.len()
+            )));
+        }
+        if bundle.vocab().len() != spec.text.vocab_size {
+            return Err(EngineError::Inconsistent(format!(
+                "vocabulary has {} tokens, the spec expects {}",
+                bundle.vocab().len(),
+                spec.text.vocab_size
+            )));
+        }
+        let tokenizer = Tokenizer::new(bundle.vocab().clone(), spec.text.max_len);
+        let text = plan(bundle.file(ROLE_TEXT)?, "loading the text graph")?;
+        let f32_plan = plan(bundle.file(ROLE_IMAGE)?, "loading the image graph")?;
+        let int8_plan = match bundle.file(ROLE_IMAGE_INT8) {
+            Ok(bytes) if options.variant != VariantChoice::F32 => {
+                Some(plan(bytes, "loading the int8 image graph")?)
+            }
+            Ok(_) => None,
+            Err(BundleError::NoRole(_)) if options.variant == VariantChoice::Int8 => {
+                return Err(EngineError::NoInt8);
+            }
+            Err(BundleError::NoRole(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let (image, variant) = match (options.variant, int8_plan) {
+            (VariantChoice::Int8, Some(p)) => (p, Variant::Int8),
+            (VariantChoice::Auto, Some(p)) => {
+                let t32 = time_image(spec, &f32_plan, options.auto_trials)?;
+                let t8 = time_image(spec, &p, options.auto_trials)?;
+                log::info!(
+                    "{}: image graph f32 {:.2} ms, int8 {:.2} ms per frame; using {}",
+                    m.name,
+                    t32.as_secs_f64() * 1e3,
+                    t8.as_secs_f64() * 1e3,
+                    if t8 < t32 { "int8" } else { "f32" }
+                );
+                if t8 < t32 {
+                    (p, Variant::Int8)
+                } else {
+                    (f32_plan, Variant::F32)
+                }
+            }
+            _ => (f32_plan, Variant::F32),
+        };
+        let pre_opts = PreprocessOptions {
+            fit: spec.input.fit,
+            ..Default::default()
+        };
+        Ok(Self {
+            tokenizer,
+            text,
+            image,
+            variant,
+            cache: PromptCache::new(options.prompt_cache),
+            pre: Preprocessor::new(spec.input.width, spec.input.height),
+            pre_opts,
+            post_opts: PostprocessOptions {
+                threshold: 0.5,
+                largest_component: options.largest_component,
+                fill_holes: options.fill_holes,
+            },
+            mapper: FrameMapper::default(),
+            input: Vec::new(),
+            options,
+            manifest: m,
+        })
+    }
+
+    /// A second engine over the same plans (for another worker thread), with an empty cache.
+    pub fn try_clone(&self) -> Self {
+        Self {
+            manifest: self.manifest.clone(),
+            tokenizer: self.tokenizer.clone(),
+            text: Arc::clone(&self.text),
+            image: Arc::clone(&self.image),
+            variant: self.variant,
+            cache: PromptCache::new(self.options.prompt_cache),
+            pre: Preprocessor::new(self.spec().input.width, self.spec().input.height),
+            pre_opts: self.pre_opts.clone(),
+            post_opts: self.post_opts.clone(),
+            mapper: FrameMapper::default(),
+            options: self.options.clone(),
+            input: Vec::new(),
+        }
+    }
+
+    /// The bundle's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The model's architecture.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.manifest.spec
+    }
+
+    /// The image graph in use.
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// Prompt cache counters.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// Set (or clear) the ultrasound region of the frames to come, in frame pixels; outside
+    /// it nothing is segmented.
+    pub fn set_roi(&mut self, roi: Option<Roi>) {
+        self.pre_opts.roi = roi;
+    }
+
+    /// Set the preprocessing options (region, GRAY16 window); the fit always follows the
+    /// model's spec.
+    pub fn set_preprocess(&mut self, mut opts: PreprocessOptions) {
+        opts.fit = self.spec().input.fit;
+        self.pre_opts = opts;
+    }
+
+    /// The prompt this engine builds for `structure` from `meta`, and its kind.
+    pub fn prompt_for(&self, structure: Structure, meta: &ScanMeta) -> (PromptKind, String) {
+        let p = &self.manifest.prompt;
+        PromptAttrs::from_meta(structure, meta).build_richest(p.kind, p.wording, p.scheme)
+    }
+
+    /// The conditioning vector of a prompt (from the cache, or by running the text graph).
+    pub fn conditioning(&mut self, prompt: &str) -> Result<Arc<[f32]>, EngineError> {
+        if let Some(v) = self.cache.get(prompt) {
+            return Ok(v);
+        }
+        let (ids, _) = self
+            .tokenizer
+            .encode(prompt)
+            .map_err(|source| EngineError::Prompt {
+                prompt: prompt.to_string(),
+                source,
+            })?;
+        let t = Tensor::from_shape(&[1, ids.len()], &ids).map_err(rt("text input"))?;
+        let out = run(&self.text, tvec!(t.into_tvalue()), "running the text graph")?;
+        let v: Arc<[f32]> = out
+            .try_as_plain_ram()
+            .and_then(|p| p.as_slice::<f32>())
+            .map_err(rt("text output"))?
+            .to_vec()
+            .into();
+        if v.len() != self.spec().cond_dim() {
+            return Err(EngineError::Inconsistent(format!(
+                "text graph gave {} values, the spec needs {}",
+                v.len(),
+                self.spec().cond_dim()
+            )));
+        }
+        self.cache.insert(prompt.to_string(), Arc::clone(&v));
+        Ok(v)
+    }
+
+    /// Segment `structures` in one frame, with prompts built from `meta`.
+    pub fn segment(
+        &mut self,
+        frame: &FrameView<'_>,
+        meta: &ScanMeta,
+        structures: &[Structure],
+    ) -> Result<Segmentation, EngineError> {
+        let prompts: Vec<(Structure, PromptKind, String)> = structures
+            .iter()
+            .map(|&s| {
+                let (k, p) = self.prompt_for(s, meta);
+                (s, k, p)
+            })
+            .collect();
+        self.segment_prompts(frame, &prompts)
+    }
+
+    /// Segment with prompts given by the caller (`structure` chooses the threshold; the text
+    /// chooses what the model looks for).
+    pub fn segment_prompts(
+        &mut self,
+        frame: &FrameView<'_>,
+        prompts: &[(Structure, PromptKind, String)],
+    ) -> Result<Segmentation, EngineError> {
+        let t0 = Instant::now();
+        let batch = self.spec().structures.len();
+        if prompts.is_empty() {
+            return Err(EngineError::NoStructure);
+        }
+        if prompts.len() > batch {
+            return Err(EngineError::TooMany {
+                asked: prompts.len(),
+                max: batch,
+            });
+        }
+        let mut thresholds = Vec::with_capacity(prompts.len());
+        for (k, (s, _, _)) in prompts.iter().enumerate() {
+            let idx = self
+                .manifest
+                .structures
+                .iter()
+                .position(|m| m == s)
+                .ok_or(EngineError::Structure(*s))?;
+            if prompts[..k].iter().any(|(o, _, _)| o == s) {
+                return Err(EngineError::Structure(*s));
+            }
+            thresholds.push(self.manifest.thresholds.get(idx).copied().unwrap_or(0.5));
+        }
+        let geometry = self
+            .pre
+            .run(frame, &self.pre_opts, &mut self.input)
+            .map_err(EngineError::from)?;
+        let t1 = Instant::now();
+        let c = self.spec().cond_dim();
+        let mut cond = Vec::with_capacity(batch * c);
+        for (_, _, p) in prompts {
+            cond.extend_from_slice(&self.conditioning(p)?);
+        }
+        // Unused rows of the fixed batch repeat the first prompt; their output is dropped.
+        while cond.len() < batch * c {
+            cond.extend_from_within(..c);
+        }
+        let t2 = Instant::now();
+        let (h, w) = (self.spec().input.height, self.spec().input.width);
+        let ft = Tensor::from_shape(&[1, 1, h, w], &self.input).map_err(rt("frame input"))?;
+        let ct = Tensor::from_shape(&[batch, c], &cond).map_err(rt("conditioning input"))?;
+        let logits = run(
+            &self.image,
+            tvec!(ft.into_tvalue(), ct.into_tvalue()),
+            "running the image graph",
+        )?;
+        let logits = logits
+            .try_as_plain_ram()
+            .and_then(|p| p.as_slice::<f32>())
+            .map_err(rt("image output"))?;
+        if logits.len() != batch * h * w {
+            return Err(EngineError::Inconsistent(format!(
+                "image graph gave {} values, expected {batch}×{h}×{w}",
+                logits.len()
+            )));
+        }
+        let t3 = Instant::now();
+        let mut out = Vec::with_capacity(prompts.len());
+        for (k, (s, kind, p)) in prompts.iter().enumerate() {
+            let plane = &logits[k * h * w..(k + 1) * h * w];
+            let opts = PostprocessOptions {
+                threshold: thresholds[k],
+                ..self.post_opts.clone()
+            };
+            let (clean, stats) = crate::postprocess::postprocess(plane, w, h, &opts)?;
+            let mask = self.mapper.map(plane, &clean, &geometry, opts.threshold)?;
+            out.push(StructureResult {
+                structure: *s,
+                prompt: p.clone(),
+                kind: *kind,
+                mask,
+                stats,
+            });
+        }
+        let t4 = Instant::now();
+        Ok(Segmentation {
+            structures: out,
+            geometry,
+            timings: Timings {
+                preprocess: t1 - t0,
+                text: t2 - t1,
+                image: t3 - t2,
+                postprocess: t4 - t3,
+                total: t4 - t0,
+            },
+            variant: self.variant,
+        })
+    }
+}
+
+/// Median time of the image graph on a mid-grey frame with zero conditioning.
+fn time_image(spec: &ModelSpec, plan: &Plan, trials: usize) -> Result<Duration, EngineError> {
+    let (h, w, s, c) = (
+        spec.input.height,
+        spec.input.width,
+        spec.structures.len(),
+        spec.cond_dim(),
+    );
+    let frame = vec![96u8; h * w];
+    let cond = vec![0.0f32; s * c];
+    let mut times = Vec::with_capacity(trials + 1);
+    for _ in 0..=trials.max(1) {
+        let ft = Tensor::from_shape(&[1, 1, h, w], &frame).map_err(rt("timing"))?;
+        let ct = Tensor::from_shape(&[s, c], &cond).map_err(rt("timing"))?;
+        let t = Instant::now();
+        run(plan, tvec!(ft.into_tvalue(), ct.into_tvalue()), "timing")?;
+        times.push(t.elapsed());
+    }
+    times.remove(0); // warm-up
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_evicts_the_least_recently_used() {
+        let mut c = PromptCache::new(2);
+        c.insert("a".into(), vec![1.0].into());
+        c.insert("b".into(), vec![2.0].into());
+        assert!(c.get("a").is_some()); // a is now newer than b
+        c.insert("c".into(), vec![3.0].into());
+        assert!(c.get("b").is_none());
+        assert!(c.get("a").is_some());
+        assert!(c.get("c").is_some());
+        let s = c.stats();
+        assert_eq!((s.hits, s.misses, s.len, s.capacity), (3, 1, 2, 2));
+    }
+}

@@ -1,0 +1,113 @@
+//! Write a student as a bundle: the text graph, the float image graph and, when calibration
+//! ranges are given, the static-QDQ int8 image graph, with a manifest that records how each
+//! variant was quantised.
+
+use super::bundle::{Bundle, BundleError, Manifest, PromptSettings, VocabRecord};
+use super::onnx::{OnnxError, Weights, image_model, image_model_int8, text_model};
+use super::quant::{Calibration, QuantError, Quantization};
+use super::spec::ModelSpec;
+use crate::vocab::Vocab;
+use std::path::Path;
+
+/// What a bundle says about the model besides its graphs.
+#[derive(Debug, Clone)]
+pub struct BundleInfo {
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    pub version: String,
+    /// Licence of the weights (inherits the training data's).
+    pub licence: String,
+    /// Creation time, RFC 3339.
+    pub created: String,
+    /// Decision thresholds per structure of the spec.
+    pub thresholds: Vec<f32>,
+    /// Prompt settings.
+    pub prompt: PromptSettings,
+    /// Training provenance (data sets and their licences, strategy, seeds, commit).
+    pub provenance: serde_json::Value,
+    /// Validation metrics.
+    pub metrics: serde_json::Value,
+}
+
+/// Errors exporting a bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A graph could not be written.
+    #[error(transparent)]
+    Onnx(#[from] OnnxError),
+    /// Calibration does not fit the spec.
+    #[error(transparent)]
+    Quant(#[from] QuantError),
+    /// The bundle could not be written.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// The vocabulary does not fit the spec.
+    #[error("vocabulary has {found} tokens, the spec expects {expected}")]
+    Vocab {
+        /// Spec's vocabulary size.
+        expected: usize,
+        /// Vocabulary's.
+        found: usize,
+    },
+    /// The quantisation record could not be serialised.
+    #[error("quantisation record: {0}")]
+    Json(String),
+}
+
+/// Write the bundle into `dir` and return its manifest.
+pub fn write_student_bundle(
+    dir: &Path,
+    info: BundleInfo,
+    spec: &ModelSpec,
+    vocab: &Vocab,
+    weights: &Weights,
+    calibration: Option<&Calibration>,
+) -> Result<Manifest, ExportError> {
+    if vocab.len() != spec.text.vocab_size {
+        return Err(ExportError::Vocab {
+            expected: spec.text.vocab_size,
+            found: vocab.len(),
+        });
+    }
+    let text = text_model(spec, weights)?;
+    let image = image_model(spec, weights)?;
+    let mut files: Vec<(&str, &str, &[u8])> = vec![
+        ("text", "text.onnx", &text),
+        ("image", "image.onnx", &image),
+    ];
+    let mut quantization = serde_json::json!({ "image": { "dtype": "f32" } });
+    let int8;
+    if let Some(cal) = calibration {
+        let q = Quantization::from_calibration(spec, cal)?;
+        int8 = image_model_int8(spec, weights, &q)?;
+        files.push(("image_int8", "image_int8.onnx", &int8));
+        quantization["image_int8"] = serde_json::json!({
+            "dtype": "int8",
+            "format": "static QDQ (QuantizeLinear/DequantizeLinear), ONNX opset 17",
+            "weights": "s8, symmetric, per output channel (codes -127..127)",
+            "biases": "s32, scale = input scale × weight scale",
+            "activations": "u8, asymmetric, per tensor, min/max over the calibration frames",
+            "calibration_frames": cal.frames,
+            "points": serde_json::to_value(&q.points).map_err(|e| ExportError::Json(e.to_string()))?,
+        });
+    }
+    let manifest = Manifest {
+        format: String::new(),
+        format_version: 0,
+        name: info.name,
+        version: info.version,
+        licence: info.licence,
+        created: info.created,
+        spec: spec.clone(),
+        structures: spec.structures.clone(),
+        thresholds: info.thresholds,
+        prompt: info.prompt,
+        vocab: VocabRecord::of(vocab),
+        quantization,
+        provenance: info.provenance,
+        metrics: info.metrics,
+        files: Vec::new(),
+    };
+    Ok(Bundle::write(dir, manifest, &files)?)
+}

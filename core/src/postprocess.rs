@@ -1,0 +1,626 @@
+//! From model logits to a clean mask at frame resolution, with statistics.
+//!
+//! 1. **Threshold** ([`threshold`]): a model pixel is inside when its logit is above
+//!    [`logit_of`]`(threshold)`, i.e. its probability is above the threshold (NaN is outside).
+//! 2. **Largest component** ([`largest_component`]): of the foreground components
+//!    (8-connected), only the largest is kept; on a tie, the one whose first pixel comes first
+//!    in raster order.
+//! 3. **Fill holes** ([`fill_holes`]): background regions (4-connected, the dual of 8-connected
+//!    foreground) that do not touch the image border become foreground.
+//!
+//! [`postprocess`] runs these at model resolution and reports [`ProbStats`]. [`to_frame`] (or a
+//! reusable [`FrameMapper`]) then maps the clean mask to frame resolution with smooth
+//! boundaries: each model pixel's logit is first forced to agree with the clean mask (inside:
+//! at least `lt + 0.001`, outside: at most `lt − 0.001`, `lt` the threshold's logit), then every
+//! frame pixel inside the geometry's ROI takes the bilinear interpolation of those logits at its
+//! centre (pixel-centre aligned, clamped to the image's part of the model input, so letterbox
+//! padding never leaks in) and is inside when above `lt`. Frame pixels outside the ROI are
+//! outside. At model pixel centres the result equals the clean mask exactly, so a same-size
+//! geometry reproduces it.
+
+use crate::preprocess::Geometry;
+use crate::raster::{Mask, RasterError};
+use serde::{Deserialize, Serialize};
+
+/// Postprocessing errors.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum PostprocessError {
+    /// The logits do not fill the stated size.
+    #[error("{len} logits do not fill a {width}×{height} map")]
+    Size {
+        /// Number of logits.
+        len: usize,
+        /// Width.
+        width: usize,
+        /// Height.
+        height: usize,
+    },
+    /// The threshold is not a probability strictly between 0 and 1.
+    #[error("threshold {0} is not a probability strictly between 0 and 1")]
+    Threshold(f32),
+    /// The clean mask's size differs from the logits'.
+    #[error("mask is {mask:?} but the logits are {logits:?}")]
+    MaskSize {
+        /// Mask (width, height).
+        mask: (usize, usize),
+        /// Logits (width, height).
+        logits: (usize, usize),
+    },
+    /// The mask could not be built (a size beyond [`crate::raster::MAX_SIDE`]).
+    #[error(transparent)]
+    Raster(#[from] RasterError),
+}
+
+/// Statistics of one postprocessed prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProbStats {
+    /// Highest probability over the whole map (0 when every logit is NaN).
+    pub max_prob: f32,
+    /// Mean probability over the final mask's pixels, 0 when it is empty.
+    pub mean_prob_inside: f32,
+    /// Pixels in the final mask, at model resolution.
+    pub area_model_px: usize,
+    /// Foreground components (8-connected) after thresholding, before keeping the largest.
+    pub components: usize,
+    /// Area of the largest component / area of all components (0 when there is none).
+    pub kept_fraction: f32,
+}
+
+/// Options of [`postprocess`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PostprocessOptions {
+    /// Probability above which a pixel is inside, strictly between 0 and 1 (default 0.5).
+    pub threshold: f32,
+    /// Keep only the largest component (default true).
+    pub largest_component: bool,
+    /// Fill holes (default true).
+    pub fill_holes: bool,
+}
+
+impl Default for PostprocessOptions {
+    fn default() -> Self {
+        Self {
+            threshold: 0.5,
+            largest_component: true,
+            fill_holes: true,
+        }
+    }
+}
+
+/// The logit of probability `p`: `ln(p / (1 − p))`.
+pub fn logit_of(p: f32) -> f32 {
+    (p / (1.0 - p)).ln()
+}
+
+/// The logistic function `1 / (1 + e^−x)`.
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The logit of a threshold checked to be a probability strictly between 0 and 1.
+fn threshold_logit(prob: f32) -> Result<f32, PostprocessError> {
+    if prob.is_finite() && prob > 0.0 && prob < 1.0 {
+        Ok(logit_of(prob))
+    } else {
+        Err(PostprocessError::Threshold(prob))
+    }
+}
+
+fn check_size(len: usize, width: usize, height: usize) -> Result<(), PostprocessError> {
+    if width == 0 || height == 0 || width.checked_mul(height) != Some(len) {
+        return Err(PostprocessError::Size { len, width, height });
+    }
+    Ok(())
+}
+
+/// A mask of `like`'s size from 0/1 `data` of that size.
+fn same_size(like: &Mask, data: Vec<u8>) -> Mask {
+    // Cannot fail: the size is `like`'s and the values are 0/1.
+    Mask::new(like.width(), like.height(), data).unwrap_or_else(|_| like.clone())
+}
+
+/// Pixels of a `width × height` row-major map whose logit is above `logit_of(prob)`.
+pub fn threshold(
+    logits: &[f32],
+    width: usize,
+    height: usize,
+    prob: f32,
+) -> Result<Mask, PostprocessError> {
+    check_size(logits.len(), width, height)?;
+    let lt = threshold_logit(prob)?;
+    let data = logits.iter().map(|&l| u8::from(l > lt)).collect();
+    Ok(Mask::new(width, height, data)?)
+}
+
+/// The largest 8-connected foreground component of `m` (on a tie, the first in raster order)
+/// and the number of components.
+pub fn largest_component(m: &Mask) -> (Mask, usize) {
+    let (w, h) = (m.width(), m.height());
+    let d = m.data();
+    let mut labels = vec![0u32; d.len()];
+    // Pixels to visit, as (x, y): no division per pixel.
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let (mut count, mut best, mut best_area) = (0u32, 0u32, 0usize);
+    for (start, (sx, sy)) in (0..h).flat_map(|y| (0..w).map(move |x| (x, y))).enumerate() {
+        if d[start] == 0 || labels[start] != 0 {
+            continue;
+        }
+        // At most one component per 4 pixels, and masks hold far fewer than 2^34 pixels.
+        count = count.saturating_add(1);
+        labels[start] = count;
+        stack.push((sx, sy));
+        let mut area = 0usize;
+        while let Some((x, y)) = stack.pop() {
+            area += 1;
+            let (x0, x1) = (x.saturating_sub(1), (x + 2).min(w));
+            for ny in y.saturating_sub(1)..(y + 2).min(h) {
+                for nx in x0..x1 {
+                    let j = ny * w + nx;
+                    if d[j] != 0 && labels[j] == 0 {
+                        labels[j] = count;
+                        stack.push((nx, ny));
+                    }
+                }
+            }
+        }
+        if area > best_area {
+            (best, best_area) = (count, area);
+        }
+    }
+    let data = labels
+        .iter()
+        .map(|&l| u8::from(l != 0 && l == best))
+        .collect();
+    (same_size(m, data), count as usize)
+}
+
+/// `m` with its holes filled: background regions (4-connected) that do not touch the border
+/// become foreground.
+pub fn fill_holes(m: &Mask) -> Mask {
+    let (w, h) = (m.width(), m.height());
+    let d = m.data();
+    // 1: background reached from the border.
+    let mut outside = vec![0u8; d.len()];
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let mut visit = |x: usize, y: usize, stack: &mut Vec<(usize, usize)>| {
+        let j = y * w + x;
+        if d[j] == 0 && outside[j] == 0 {
+            outside[j] = 1;
+            stack.push((x, y));
+        }
+    };
+    let border = (0..w)
+        .flat_map(|x| [(x, 0), (x, h - 1)])
+        .chain((0..h).flat_map(|y| [(0, y), (w - 1, y)]));
+    for (x, y) in border {
+        visit(x, y, &mut stack);
+    }
+    while let Some((x, y)) = stack.pop() {
+        if x > 0 {
+            visit(x - 1, y, &mut stack);
+        }
+        if x + 1 < w {
+            visit(x + 1, y, &mut stack);
+        }
+        if y > 0 {
+            visit(x, y - 1, &mut stack);
+        }
+        if y + 1 < h {
+            visit(x, y + 1, &mut stack);
+        }
+    }
+    let data = outside.iter().map(|&o| 1 - o).collect();
+    same_size(m, data)
+}
+
+/// Threshold, keep the largest component and fill holes (as `opts` say), at model resolution.
+pub fn postprocess(
+    logits: &[f32],
+    width: usize,
+    height: usize,
+    opts: &PostprocessOptions,
+) -> Result<(Mask, ProbStats), PostprocessError> {
+    let raw = threshold(logits, width, height, opts.threshold)?;
+    let total = raw.count();
+    let (largest, components) = largest_component(&raw);
+    let kept_fraction = if total == 0 {
+        0.0
+    } else {
+        largest.count() as f32 / total as f32
+    };
+    let mut mask = if opts.largest_component { largest } else { raw };
+    if opts.fill_holes {
+        mask = fill_holes(&mask);
+    }
+    let max_logit = logits
+        .iter()
+        .copied()
+        .filter(|l| !l.is_nan())
+        .fold(f32::NEG_INFINITY, f32::max);
+    let (mut sum, mut area) = (0f64, 0usize);
+    for (&l, _) in logits.iter().zip(mask.data()).filter(|(_, m)| **m != 0) {
+        let p = sigmoid(l);
+        if !p.is_nan() {
+            sum += f64::from(p);
+        }
+        area += 1;
+    }
+    let stats = ProbStats {
+        max_prob: sigmoid(max_logit),
+        mean_prob_inside: if area == 0 {
+            0.0
+        } else {
+            (sum / area as f64) as f32
+        },
+        area_model_px: area,
+        components,
+        kept_fraction,
+    };
+    Ok((mask, stats))
+}
+
+/// Linear interpolation between samples `i0` and `i1`: `a[i0] + (a[i1] − a[i0]) · t`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Lerp {
+    i0: usize,
+    i1: usize,
+    t: f32,
+}
+
+/// Lerps of `n_frame` frame pixels into `n_model` model pixels, `scale` frame pixels per model
+/// pixel, pixel-centre aligned and clamped to the model pixels.
+fn build_lerps(out: &mut Vec<Lerp>, n_frame: usize, scale: f64, n_model: usize) {
+    out.clear();
+    let last = n_model.saturating_sub(1);
+    out.extend((0..n_frame).map(|f| {
+        let u = ((f as f64 + 0.5) / scale - 0.5).clamp(0.0, last as f64);
+        let i0 = (u.floor() as usize).min(last);
+        Lerp {
+            i0,
+            i1: (i0 + 1).min(last),
+            t: (u - i0 as f64) as f32,
+        }
+    }));
+}
+
+/// Maps clean model-resolution masks to frame resolution (see the module documentation);
+/// reusable, keeps its interpolation tables while the geometry stays the same.
+#[derive(Default)]
+pub struct FrameMapper {
+    key: Option<Geometry>,
+    cols: Vec<Lerp>,
+    rows: Vec<Lerp>,
+    forced: Vec<f32>,
+    line: Vec<f32>,
+}
+
+/// Bound on forced logits, so that interpolation never meets infinities.
+const LOGIT_BOUND: f32 = 1e4;
+/// Margin by which forced logits clear the threshold.
+const MARGIN: f32 = 1e-3;
+
+impl std::fmt::Debug for FrameMapper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameMapper")
+            .field("geometry", &self.key)
+            .finish()
+    }
+}
+
+impl FrameMapper {
+    /// A mapper with no tables yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The frame-resolution mask of `clean`, smoothed by `logits` (both at the model size of
+    /// `geom`), thresholded at probability `threshold`.
+    pub fn map(
+        &mut self,
+        logits: &[f32],
+        clean: &Mask,
+        geom: &Geometry,
+        threshold: f32,
+    ) -> Result<Mask, PostprocessError> {
+        let (mw, mh) = geom.model_size();
+        check_size(logits.len(), mw, mh)?;
+        if (clean.width(), clean.height()) != (mw, mh) {
+            return Err(PostprocessError::MaskSize {
+                mask: (clean.width(), clean.height()),
+                logits: (mw, mh),
+            });
+        }
+        let lt = threshold_logit(threshold)?;
+        let (roi, c) = (geom.roi(), geom.content());
+        if self.key != Some(*geom) {
+            let (sx, sy) = geom.scale();
+            build_lerps(&mut self.cols, roi.width, sx, c.width);
+            build_lerps(&mut self.rows, roi.height, sy, c.height);
+            self.key = Some(*geom);
+            self.line.clear();
+            self.line.resize(c.width, 0.0);
+        }
+        self.force(logits, clean, lt);
+        let (fw, fh) = geom.frame_size();
+        let mut data = vec![0u8; fw * fh];
+        let frame_rows = data.chunks_exact_mut(fw).skip(roi.y).take(roi.height);
+        for (lr, frow) in self.rows.iter().zip(frame_rows) {
+            let content_row = |r: usize| {
+                let start = (c.y + r) * mw + c.x;
+                self.forced.get(start..start + c.width).unwrap_or(&[])
+            };
+            let (r0, r1) = (content_row(lr.i0), content_row(lr.i1));
+            for ((v, &a0), &a1) in self.line.iter_mut().zip(r0).zip(r1) {
+                *v = a0 + (a1 - a0) * lr.t;
+            }
+            let dst = frow.get_mut(roi.x..roi.x + roi.width).unwrap_or(&mut []);
+            for (o, lc) in dst.iter_mut().zip(&self.cols) {
+                let a0 = self.line.get(lc.i0).copied().unwrap_or(f32::NEG_INFINITY);
+                let a1 = self.line.get(lc.i1).copied().unwrap_or(a0);
+                *o = u8::from(a0 + (a1 - a0) * lc.t > lt);
+            }
+        }
+        Ok(Mask::new(fw, fh, data)?)
+    }
+
+    /// Logits forced to agree with `clean` at threshold logit `lt`, bounded, into `forced`.
+    fn force(&mut self, logits: &[f32], clean: &Mask, lt: f32) {
+        self.forced.clear();
+        self.forced
+            .extend(logits.iter().zip(clean.data()).map(|(&l, &m)| {
+                let f = if m != 0 {
+                    l.max(lt + MARGIN)
+                } else {
+                    l.min(lt - MARGIN)
+                };
+                f.clamp(-LOGIT_BOUND, LOGIT_BOUND)
+            }));
+    }
+}
+
+/// [`FrameMapper::map`] with a one-off mapper.
+pub fn to_frame(
+    logits: &[f32],
+    clean: &Mask,
+    geom: &Geometry,
+    threshold: f32,
+) -> Result<Mask, PostprocessError> {
+    FrameMapper::new().map(logits, clean, geom, threshold)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preprocess::{Fit, Roi};
+
+    fn mask(w: usize, rows: &[&str]) -> Mask {
+        let data = rows
+            .iter()
+            .flat_map(|r| r.bytes().map(|b| u8::from(b == b'#')))
+            .collect();
+        Mask::new(w, rows.len(), data).unwrap()
+    }
+
+    /// Signed-distance logits of a disc: positive inside.
+    fn disc(w: usize, h: usize, cx: f32, cy: f32, r: f32) -> Vec<f32> {
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32 + 0.5, (i / w) as f32 + 0.5);
+                r - ((x - cx).powi(2) + (y - cy).powi(2)).sqrt()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn threshold_is_strictly_above_the_logit() {
+        assert!((sigmoid(logit_of(0.8)) - 0.8).abs() < 1e-6);
+        assert_eq!(sigmoid(0.0), 0.5);
+        let l = [-1.0, 0.0, 0.1, 2.0, f32::NAN, logit_of(0.9)];
+        let m = threshold(&l, 3, 2, 0.5).unwrap();
+        assert_eq!(m.data(), &[0, 0, 1, 1, 0, 1]);
+        let m = threshold(&l, 6, 1, 0.9).unwrap();
+        assert_eq!(m.data(), &[0, 0, 0, 0, 0, 0]);
+        for bad in [0.0, 1.0, f32::NAN, -0.5] {
+            assert!(matches!(
+                threshold(&l, 3, 2, bad),
+                Err(PostprocessError::Threshold(_))
+            ));
+        }
+        assert!(matches!(
+            threshold(&l, 4, 2, 0.5),
+            Err(PostprocessError::Size { .. })
+        ));
+    }
+
+    #[test]
+    fn largest_component_keeps_the_bigger_blob() {
+        let m = mask(
+            7,
+            &[
+                "##.....", //
+                "##...#.", //
+                ".....##", //
+                "....#..", //
+                ".....#.", //
+            ],
+        );
+        let (kept, n) = largest_component(&m);
+        assert_eq!(n, 2);
+        assert_eq!(kept.count(), 5);
+        assert!(kept.get(5, 1) && kept.get(5, 4) && !kept.get(0, 0));
+        // Tie: the first in raster order.
+        let m = mask(5, &["#...#"]);
+        let (kept, n) = largest_component(&m);
+        assert_eq!((n, kept.data()), (2, &[1, 0, 0, 0, 0][..]));
+        let (kept, n) = largest_component(&Mask::zeros(3, 3).unwrap());
+        assert_eq!((n, kept.count()), (0, 0));
+    }
+
+    #[test]
+    fn holes_are_filled_but_open_notches_are_not() {
+        let ring = mask(
+            6,
+            &[
+                "......", //
+                ".####.", //
+                ".#..#.", //
+                ".#..#.", //
+                ".####.", //
+                "......", //
+            ],
+        );
+        assert_eq!(fill_holes(&ring).count(), 16);
+        let notch = mask(
+            6,
+            &[
+                "......", //
+                ".####.", //
+                ".#..#.", //
+                ".#..#.", //
+                ".##.#.", //
+                "......", //
+            ],
+        );
+        assert_eq!(fill_holes(&notch), notch);
+        // A diagonal gap does not open a hole (background is 4-connected).
+        let diag = mask(
+            5,
+            &[
+                ".....", //
+                ".##..", //
+                ".#.#.", //
+                "..##.", //
+                ".....", //
+            ],
+        );
+        assert!(fill_holes(&diag).get(2, 2));
+    }
+
+    #[test]
+    fn postprocess_reports_stats() {
+        let (w, h) = (40, 30);
+        let mut l = disc(w, h, 12.0, 15.0, 8.0);
+        let small = disc(w, h, 33.0, 15.0, 3.0);
+        for (a, b) in l.iter_mut().zip(&small) {
+            *a = a.max(*b);
+        }
+        // A hole in the big disc.
+        l[15 * w + 12] = -5.0;
+        let (m, s) = postprocess(&l, w, h, &PostprocessOptions::default()).unwrap();
+        assert_eq!(s.components, 2);
+        assert!(m.get(12, 15) && !m.get(33, 15));
+        assert_eq!(s.area_model_px, m.count());
+        assert!(s.kept_fraction > 0.8 && s.kept_fraction < 1.0, "{s:?}");
+        assert!(
+            (s.max_prob - sigmoid(8.0 - 0.5f32.hypot(0.5))).abs() < 1e-3,
+            "{s:?}"
+        );
+        assert!(s.mean_prob_inside > 0.5 && s.mean_prob_inside < s.max_prob);
+        let keep_all = PostprocessOptions {
+            largest_component: false,
+            fill_holes: false,
+            ..Default::default()
+        };
+        let (m2, s2) = postprocess(&l, w, h, &keep_all).unwrap();
+        assert!(!m2.get(12, 15) && m2.get(33, 15));
+        assert_eq!(s2.area_model_px, threshold(&l, w, h, 0.5).unwrap().count());
+        assert_eq!(s2.components, 2);
+        let (e, s) = postprocess(&[-3.0; 16], 4, 4, &PostprocessOptions::default()).unwrap();
+        assert!(e.is_empty());
+        assert_eq!(
+            (s.components, s.kept_fraction, s.mean_prob_inside),
+            (0, 0.0, 0.0)
+        );
+    }
+
+    #[test]
+    fn identity_geometry_reproduces_the_clean_mask() {
+        let (w, h) = (48, 40);
+        let mut l = disc(w, h, 20.0, 18.0, 12.0);
+        l[18 * w + 20] = -2.0; // a hole the clean mask fills
+        let (clean, _) = postprocess(&l, w, h, &PostprocessOptions::default()).unwrap();
+        assert!(clean.get(20, 18));
+        let g = Geometry::new((w, h), None, (w, h), Fit::Stretch).unwrap();
+        assert_eq!(to_frame(&l, &clean, &g, 0.5).unwrap(), clean);
+        // Forced agreement also holds against contradicting logits.
+        let inverted: Vec<f32> = l.iter().map(|v| -v).collect();
+        assert_eq!(to_frame(&inverted, &clean, &g, 0.5).unwrap(), clean);
+    }
+
+    #[test]
+    fn upscaled_disc_area_scales() {
+        let (w, h) = (64, 64);
+        let l = disc(w, h, 30.0, 34.0, 20.0);
+        let (clean, _) = postprocess(&l, w, h, &PostprocessOptions::default()).unwrap();
+        let g = Geometry::new((256, 192), None, (w, h), Fit::Stretch).unwrap();
+        let mut mapper = FrameMapper::new();
+        for _ in 0..2 {
+            let big = mapper.map(&l, &clean, &g, 0.5).unwrap();
+            let expected = clean.count() as f64 * 12.0;
+            let rel = (big.count() as f64 - expected).abs() / expected;
+            assert!(rel < 0.02, "{} vs {expected}", big.count());
+            // An ellipse of semi-axes 80 × 60 px.
+            let exact = std::f64::consts::PI * 80.0 * 60.0;
+            assert!((big.count() as f64 - exact).abs() / exact < 0.01);
+        }
+    }
+
+    #[test]
+    fn letterbox_and_roi_place_the_mask() {
+        // 200×100 frame, ROI (20, 10) 160×80 → 64×64 letterbox: content (0, 16) 64×32,
+        // 2.5 frame px per model px.
+        let g = Geometry::new(
+            (200, 100),
+            Some(Roi::new(20, 10, 160, 80)),
+            (64, 64),
+            Fit::Letterbox,
+        )
+        .unwrap();
+        assert_eq!(g.content(), Roi::new(0, 16, 64, 32));
+        // Disc of radius 6 at model (16, 30) → frame (60, 45), radius 15.
+        let l = disc(64, 64, 16.0, 30.0, 6.0);
+        let (clean, _) = postprocess(&l, 64, 64, &PostprocessOptions::default()).unwrap();
+        let f = to_frame(&l, &clean, &g, 0.5).unwrap();
+        assert_eq!((f.width(), f.height()), (200, 100));
+        assert!(f.get(60, 45) && f.get(60, 33) && f.get(47, 45) && f.get(72, 45));
+        assert!(!f.get(60, 28) && !f.get(43, 45) && !f.get(77, 45) && !f.get(60, 62));
+        let area = std::f64::consts::PI * 15.0 * 15.0;
+        assert!(
+            (f.count() as f64 - area).abs() / area < 0.03,
+            "{}",
+            f.count()
+        );
+
+        // A full mask fills exactly the ROI, padding included: nothing outside it.
+        let all = Mask::new(64, 64, vec![1; 64 * 64]).unwrap();
+        let f = to_frame(&vec![-9.0; 64 * 64], &all, &g, 0.5).unwrap();
+        for y in 0..100 {
+            for x in 0..200 {
+                assert_eq!(f.get(x, y), g.roi().contains(x, y), "({x}, {y})");
+            }
+        }
+        // Padding predictions do not leak into the frame.
+        let mut pad = vec![-9.0f32; 64 * 64];
+        pad[..16 * 64].fill(9.0);
+        let pad_mask = threshold(&pad, 64, 64, 0.5).unwrap();
+        assert_eq!(pad_mask.count(), 16 * 64);
+        assert!(to_frame(&pad, &pad_mask, &g, 0.5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn mapping_checks_sizes() {
+        let g = Geometry::new((10, 10), None, (5, 5), Fit::Stretch).unwrap();
+        let m = Mask::zeros(5, 5).unwrap();
+        assert!(matches!(
+            to_frame(&[0.0; 24], &m, &g, 0.5),
+            Err(PostprocessError::Size { .. })
+        ));
+        assert!(matches!(
+            to_frame(&[0.0; 25], &Mask::zeros(4, 4).unwrap(), &g, 0.5),
+            Err(PostprocessError::MaskSize { .. })
+        ));
+        assert!(to_frame(&[0.0; 25], &m, &g, 1.5).is_err());
+    }
+}
