@@ -421,8 +421,8 @@ impl Engine {
             variant: self.variant,
             cache: PromptCache::new(self.options.prompt_cache),
             pre: Preprocessor::new(self.spec().input.width, self.spec().input.height),
-            pre_opts: self.pre_opts.clone(),
-            post_opts: self.post_opts.clone(),
+            pre_opts: self.pre_opts,
+            post_opts: self.post_opts,
             mapper: FrameMapper::default(),
             options: self.options.clone(),
             input: Vec::new(),
@@ -586,7 +586,7 @@ impl Engine {
             let plane = &logits[k * h * w..(k + 1) * h * w];
             let opts = PostprocessOptions {
                 threshold: thresholds[k],
-                ..self.post_opts.clone()
+                ..self.post_opts
             };
             let (clean, stats) = crate::postprocess::postprocess(plane, w, h, &opts)?;
             let mask = self.mapper.map(plane, &clean, &geometry, opts.threshold)?;
