@@ -478,22 +478,9 @@ fn image_graph(
         .cloned()
         .ok_or_else(|| OnnxError::Missing("enc.0.conv.weight".into()))?;
     for (j, &c) in spec.decoder.iter().enumerate() {
-        let up = g.upsample2(&d);
-        let skip = skips
-            .get(n - 2 - j)
-            .cloned()
-            .ok_or_else(|| OnnxError::Missing(format!("enc.{}.pw.weight", n - 2 - j)))?;
-        let skip = if j == 0 {
-            skip
-        } else {
-            let shape = g.const_i64(&[s as i64, 1, 1, 1]);
-            g.op("Expand", &[&skip, &shape], vec![])
-        };
-        let cat = g.op("Concat", &[&up, &skip], vec![attr_i("axis", 1)]);
-        let cat = qdq(&mut g, q, &cat, &format!("dec.{j}.cat"))?;
         let cin = spec.decoder_in(j);
         let (dw, db) = conv_params(&mut g, spec, weights, q, &format!("dec.{j}.dw"))?;
-        let y = g.conv(&cat, &dw, &db, 3, 1, cin as i64);
+        let y = g.conv(&d, &dw, &db, 3, 1, cin as i64);
         let y = qdq(&mut g, q, &y, &format!("dec.{j}.dw"))?;
         let (pw, pb_) = conv_params(&mut g, spec, weights, q, &format!("dec.{j}.pw"))?;
         let y = g.conv(&y, &pw, &pb_, 1, 1, 1);
@@ -511,6 +498,15 @@ fn image_graph(
         let scale = g.op("Add", &[&gamma, &one], vec![]);
         let y = g.op("Mul", &[&y, &scale], vec![]);
         let y = g.op("Add", &[&y, &beta], vec![]);
+        let up = g.upsample2(&y);
+        let skip = skips
+            .get(n - 2 - j)
+            .cloned()
+            .ok_or_else(|| OnnxError::Missing(format!("enc.{}.pw.weight", n - 2 - j)))?;
+        let (lw, lb) = conv_params(&mut g, spec, weights, q, &format!("dec.{j}.lat"))?;
+        // Batch 1, broadcast over the S structures by the Add.
+        let lat = g.conv(&skip, &lw, &lb, 1, 1, 1);
+        let y = g.op("Add", &[&up, &lat], vec![]);
         let y = g.op("Relu", &[&y], vec![]);
         d = qdq(&mut g, q, &y, &format!("dec.{j}.out"))?;
     }

@@ -10,9 +10,8 @@
 //! | `enc.{i}.conv` | ReLU(stride-2 conv) of encoder stage `i` (the depthwise input) |
 //! | `enc.{i}.dw` | depthwise output of encoder stage `i` (the 1×1 input) |
 //! | `enc.{i}.pw` | ReLU(1×1 conv), the output of encoder stage `i` (skip and next input) |
-//! | `dec.{j}.cat` | concatenation of the upsampled features and the skip, decoder stage `j` |
-//! | `dec.{j}.dw` | depthwise output of decoder stage `j` |
-//! | `dec.{j}.out` | ReLU(FiLM(1×1 conv)), the output of decoder stage `j` |
+//! | `dec.{j}.dw` | depthwise output of decoder stage `j` (the 1×1 input) |
+//! | `dec.{j}.out` | ReLU(upsampled FiLM(1×1 conv) + lateral skip), the output of stage `j` |
 //!
 //! Each point becomes `QuantizeLinear → DequantizeLinear` in the int8 graph, and every
 //! convolution reads `DequantizeLinear(int8 weights, per-channel scales)` and an int32 bias with
@@ -85,7 +84,7 @@ pub fn points(spec: &ModelSpec) -> Vec<String> {
         }
     }
     for j in 0..spec.decoder.len() {
-        for part in ["cat", "dw", "out"] {
+        for part in ["dw", "out"] {
             v.push(format!("dec.{j}.{part}"));
         }
     }
@@ -111,11 +110,17 @@ pub fn input_point(spec: &ModelSpec, conv: &str) -> Option<String> {
                 _ => None,
             }
         }
-        ["dec", j, part] => match *part {
-            "dw" => Some(format!("dec.{j}.cat")),
-            "pw" => Some(format!("dec.{j}.dw")),
-            _ => None,
-        },
+        ["dec", j, part] => {
+            let j: usize = j.parse().ok()?;
+            let n = spec.encoder.len();
+            match *part {
+                "dw" if j == 0 => n.checked_sub(1).map(|i| format!("enc.{i}.pw")),
+                "dw" => Some(format!("dec.{}.out", j - 1)),
+                "pw" => Some(format!("dec.{j}.dw")),
+                "lat" => n.checked_sub(2 + j).map(|i| format!("enc.{i}.pw")),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }

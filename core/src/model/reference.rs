@@ -112,19 +112,6 @@ fn repeat_batch(x: &Tensor4, s: usize) -> Tensor4 {
     }
 }
 
-fn concat(a: &Tensor4, b: &Tensor4) -> Tensor4 {
-    let [n, ca, h, w] = a.shape;
-    let cb = b.shape[1];
-    let mut out = Tensor4::zeros([n, ca + cb, h, w]);
-    let plane = h * w;
-    for bn in 0..n {
-        let dst = &mut out.data[bn * (ca + cb) * plane..(bn + 1) * (ca + cb) * plane];
-        dst[..ca * plane].copy_from_slice(&a.data[bn * ca * plane..(bn + 1) * ca * plane]);
-        dst[ca * plane..].copy_from_slice(&b.data[bn * cb * plane..(bn + 1) * cb * plane]);
-    }
-    out
-}
-
 /// The text branch: token ids (padded) → conditioning vector.
 pub fn text_forward(spec: &ModelSpec, w: &Weights, tokens: &[i64]) -> Vec<f32> {
     let t = &spec.text;
@@ -219,11 +206,9 @@ pub fn image_forward_hooked(
     let n = spec.encoder.len();
     let mut d = repeat_batch(&skips[n - 1], s);
     for (j, &c) in spec.decoder.iter().enumerate() {
-        let mut cat = concat(&up2(&d), &repeat_batch(&skips[n - 2 - j], s));
-        hook.at(&format!("dec.{j}.cat"), &mut cat);
         let cin = spec.decoder_in(j);
         let mut y = conv(
-            &cat,
+            &d,
             get(w, &format!("dec.{j}.dw.weight")),
             get(w, &format!("dec.{j}.dw.bias")),
             cin,
@@ -249,6 +234,22 @@ pub fn image_forward_hooked(
                 for v in &mut y.data[(b * c + ch) * plane..(b * c + ch + 1) * plane] {
                     *v = *v * (1.0 + gamma) + beta;
                 }
+            }
+        }
+        let lat = conv(
+            &skips[n - 2 - j],
+            get(w, &format!("dec.{j}.lat.weight")),
+            get(w, &format!("dec.{j}.lat.bias")),
+            c,
+            1,
+            1,
+            1,
+        );
+        let mut y = up2(&y);
+        let per = lat.data.len();
+        for b in 0..s {
+            for (v, l) in y.data[b * per..(b + 1) * per].iter_mut().zip(&lat.data) {
+                *v += l;
             }
         }
         d = relu(y);

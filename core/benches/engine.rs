@@ -1,0 +1,98 @@
+//! Criterion benchmarks of the engine on a random-weight default student (224², 3 structures,
+//! one thread): `segment()` with the f32 and int8 image graphs, the text graph on a cache miss,
+//! and a cache hit. `scripts/bench-inference.sh` prints the comparison table with onnxruntime.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
+use synboost_core::frame::FrameView;
+use synboost_core::model::bundle::PromptSettings;
+use synboost_core::model::export::{BundleInfo, write_student_bundle};
+use synboost_core::model::onnx::random_weights;
+use synboost_core::model::quant::Calibration;
+use synboost_core::model::reference::{image_forward_hooked, text_forward};
+use synboost_core::model::spec::ModelSpec;
+use synboost_core::{
+    Phase, PromptKind, PromptScheme, ScanMeta, Structure, Tokenizer, View, Vocab, Wording,
+};
+
+fn frame(w: usize, h: usize) -> Vec<u8> {
+    (0..w * h).map(|i| ((i * 7919) % 251) as u8).collect()
+}
+
+fn bundle() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let vocab = Vocab::builtin();
+    let spec = ModelSpec::student(vocab.len(), Tokenizer::DEFAULT_MAX_LEN);
+    let w = random_weights(&spec, 7);
+    let tok = Tokenizer::default();
+    let conds: Vec<Vec<f32>> = Structure::ALL
+        .iter()
+        .map(|s| text_forward(&spec, &w, &tok.encode(s.prompt_name()).expect("prompt").0))
+        .collect();
+    let mut cal = Calibration::default();
+    image_forward_hooked(&spec, &w, &frame(224, 224), &conds, &mut cal);
+    let info = BundleInfo {
+        name: "bench-student".into(),
+        version: "0.0.0".into(),
+        licence: "benchmark weights (random), no data".into(),
+        created: "2026-11-28T00:00:00Z".into(),
+        thresholds: vec![0.5; 3],
+        prompt: PromptSettings {
+            kind: PromptKind::P3,
+            scheme: PromptScheme::Camus,
+            wording: Wording::Heart,
+        },
+        provenance: serde_json::json!({}),
+        metrics: serde_json::json!({}),
+    };
+    write_student_bundle(dir.path(), info, &spec, &vocab, &w, Some(&cal)).expect("bundle");
+    dir
+}
+
+fn engine(c: &mut Criterion) {
+    let dir = bundle();
+    let meta = ScanMeta {
+        view: Some(View::TwoChamber),
+        phase: Some(Phase::EndDiastole),
+        ..Default::default()
+    };
+    let f = frame(224, 224);
+    let v = FrameView::gray8(224, 224, &f).expect("frame");
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(20);
+    for (name, variant) in [("f32", VariantChoice::F32), ("int8", VariantChoice::Int8)] {
+        let opts = EngineOptions {
+            variant,
+            ..Default::default()
+        };
+        let mut e = Engine::open(dir.path(), opts).expect("engine");
+        g.bench_function(format!("segment_224_3_structures_{name}"), |b| {
+            b.iter(|| black_box(e.segment(&v, &meta, &Structure::ALL).expect("segment")))
+        });
+    }
+    let opts = EngineOptions {
+        variant: VariantChoice::F32,
+        prompt_cache: 1,
+        ..Default::default()
+    };
+    let mut e = Engine::open(dir.path(), opts).expect("engine");
+    let prompts = [
+        e.prompt_for(Structure::LvCavity, &meta).1,
+        e.prompt_for(Structure::LaCavity, &meta).1,
+    ];
+    let mut k = 0;
+    g.bench_function("text_graph_cache_miss", |b| {
+        b.iter(|| {
+            k += 1;
+            black_box(e.conditioning(&prompts[k % 2]).expect("text"))
+        })
+    });
+    g.bench_function("prompt_cache_hit", |b| {
+        b.iter(|| black_box(e.conditioning(&prompts[0]).expect("text")))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, engine);
+criterion_main!(benches);
