@@ -200,6 +200,70 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Why a file of a bundle could not be read.
+enum ReadFailure {
+    Absent,
+    Unreadable(String),
+}
+use ReadFailure::{Absent, Unreadable};
+
+impl ReadFailure {
+    fn into_error(self, path: &Path, role: Option<&str>) -> BundleError {
+        match (self, role) {
+            (Absent, Some(role)) => BundleError::MissingFile {
+                path: path.to_path_buf(),
+                role: role.to_string(),
+            },
+            (Absent, None) => BundleError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "not in the bundle"),
+            },
+            (Unreadable(m), _) => BundleError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(m),
+            },
+        }
+    }
+}
+
+/// Largest tar bundle read into memory.
+pub const MAX_TAR_BYTES: u64 = 1 << 30;
+
+/// Every regular file of a tar bundle, by plain name; anything else (folders, links, paths
+/// with folders, repeated names) is refused.
+fn read_tar(path: &Path) -> Result<std::collections::HashMap<String, Vec<u8>>, BundleError> {
+    let bad = |message: String| BundleError::Inconsistent {
+        path: path.to_path_buf(),
+        message,
+    };
+    let len = std::fs::metadata(path).map_err(io(path))?.len();
+    if len > MAX_TAR_BYTES {
+        return Err(bad(format!(
+            "archive is {len} bytes, more than {MAX_TAR_BYTES}"
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let mut archive = tar::Archive::new(std::io::BufReader::new(file));
+    let mut out = std::collections::HashMap::new();
+    let entries = archive.entries().map_err(io(path))?;
+    for e in entries {
+        let mut e = e.map_err(io(path))?;
+        let name = e.path().map_err(io(path))?.to_string_lossy().into_owned();
+        if e.header().entry_type() != tar::EntryType::Regular {
+            return Err(bad(format!("entry {name:?} is not a regular file")));
+        }
+        if name != MANIFEST && !plain_name(&name) {
+            return Err(bad(format!("entry {name:?} is not a plain file name")));
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut bytes).map_err(io(path))?;
+        if out.insert(name.clone(), bytes).is_some() {
+            return Err(bad(format!("entry {name:?} appears twice")));
+        }
+    }
+    Ok(out)
+}
+
 /// An opened, verified bundle with its files in memory.
 #[derive(Debug, Clone)]
 pub struct Bundle {
@@ -262,10 +326,63 @@ impl Bundle {
         Ok(manifest)
     }
 
-    /// Open and verify a bundle directory.
-    pub fn open(dir: &Path) -> Result<Self, BundleError> {
+    /// Open and verify a bundle: a directory, or one tar file holding the same files (see
+    /// [`Bundle::pack`]). Paths in errors name the file inside the directory or the archive.
+    pub fn open(path: &Path) -> Result<Self, BundleError> {
+        if path.is_file() {
+            let entries = read_tar(path)?;
+            return Self::open_with(path, |name| entries.get(name).cloned().ok_or(Absent));
+        }
+        Self::open_with(path, |name| {
+            let p = path.join(name);
+            if !p.is_file() {
+                return Err(Absent);
+            }
+            std::fs::read(&p).map_err(|e| Unreadable(e.to_string()))
+        })
+    }
+
+    /// Write the bundle in `dir` (verified first) as one tar file at `out`: the manifest first,
+    /// then the files in manifest order, with fixed metadata so that the same bundle always
+    /// gives the same bytes.
+    pub fn pack(dir: &Path, out: &Path) -> Result<(), BundleError> {
+        let b = Self::open(dir)?;
+        let mut names = vec![MANIFEST.to_string()];
+        names.extend(b.manifest.files.iter().map(|f| f.path.clone()));
+        let tar_err = |e: std::io::Error| BundleError::Io {
+            path: out.to_path_buf(),
+            source: e,
+        };
+        let file = std::fs::File::create(out).map_err(tar_err)?;
+        let mut t = tar::Builder::new(std::io::BufWriter::new(file));
+        for name in names {
+            let p = dir.join(&name);
+            let bytes = std::fs::read(&p).map_err(io(&p))?;
+            let mut h = tar::Header::new_ustar();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o644);
+            h.set_mtime(0);
+            h.set_entry_type(tar::EntryType::Regular);
+            t.append_data(&mut h, &name, bytes.as_slice())
+                .map_err(tar_err)?;
+        }
+        t.into_inner()
+            .and_then(|mut w| std::io::Write::flush(&mut w))
+            .map_err(tar_err)
+    }
+
+    fn open_with(
+        dir: &Path,
+        mut read: impl FnMut(&str) -> Result<Vec<u8>, ReadFailure>,
+    ) -> Result<Self, BundleError> {
         let mpath = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&mpath).map_err(io(&mpath))?;
+        let text = match read(MANIFEST) {
+            Ok(b) => String::from_utf8(b).map_err(|_| BundleError::Manifest {
+                path: mpath.clone(),
+                message: "not UTF-8".into(),
+            })?,
+            Err(e) => return Err(e.into_error(&mpath, None)),
+        };
         // Check the format before the full schema, so an old or foreign manifest gets a
         // version error rather than a confusing missing-field one.
         let head: serde_json::Value =
@@ -294,13 +411,7 @@ impl Bundle {
         let mut files = Vec::with_capacity(manifest.files.len());
         for f in &manifest.files {
             let p = dir.join(&f.path);
-            if !p.is_file() {
-                return Err(BundleError::MissingFile {
-                    path: p,
-                    role: f.role.clone(),
-                });
-            }
-            let bytes = std::fs::read(&p).map_err(io(&p))?;
+            let bytes = read(&f.path).map_err(|e| e.into_error(&p, Some(&f.role)))?;
             if bytes.len() as u64 != f.bytes {
                 return Err(BundleError::Size {
                     path: p,
@@ -529,5 +640,46 @@ mod tests {
                 .to_string()
                 .contains("manifest.json")
         );
+    }
+
+    #[test]
+    fn tar_bundle_round_trips_and_is_verified() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("b");
+        write(&dir);
+        let tar = d.path().join("b.tar");
+        Bundle::pack(&dir, &tar).unwrap();
+        let again = d.path().join("again.tar");
+        Bundle::pack(&dir, &again).unwrap();
+        assert_eq!(std::fs::read(&tar).unwrap(), std::fs::read(&again).unwrap());
+        let b = Bundle::open(&tar).unwrap();
+        assert_eq!(b.file("image").unwrap(), b"image-graph-bytes");
+        assert_eq!(b.manifest(), Bundle::open(&dir).unwrap().manifest());
+        // A changed byte inside the archive is caught by the digest.
+        let bytes = std::fs::read(&tar).unwrap();
+        let at = bytes
+            .windows(b"image-graph-bytes".len())
+            .position(|w| w == b"image-graph-bytes")
+            .unwrap();
+        let mut bad = bytes.clone();
+        bad[at + 3] ^= 1;
+        std::fs::write(&tar, &bad).unwrap();
+        let e = Bundle::open(&tar).unwrap_err().to_string();
+        assert!(e.contains("image.onnx"), "{e}");
+        // A truncated archive is refused.
+        std::fs::write(&tar, &bytes[..bytes.len() / 3]).unwrap();
+        assert!(Bundle::open(&tar).is_err());
+        // A path with a folder is refused.
+        let evil = d.path().join("evil.tar");
+        let mut t = tar::Builder::new(std::fs::File::create(&evil).unwrap());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(1);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        t.append_data(&mut h, "sub/image.onnx", &b"x"[..]).unwrap();
+        t.finish().unwrap();
+        drop(t);
+        let e = Bundle::open(&evil).unwrap_err().to_string();
+        assert!(e.contains("plain file name"), "{e}");
     }
 }
