@@ -26,8 +26,11 @@ import json, statistics, sys, platform
 work, rounds, ncpu = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def load(prefix):
     runs = [json.load(open(f"{work}/{prefix}_{r}.json")) for r in range(1, rounds + 1)]
-    return {k: statistics.median(run[k] for run in runs) if not isinstance(runs[0][k], str) else runs[0][k]
-            for k in runs[0]}
+    out = {}
+    for k, v in runs[0]:
+        vals = [dict(run)[k] for run in runs]
+        out[k] = v if isinstance(v, str) else statistics.median(vals)
+    return out
 t, o = load("tract"), load("ort")
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 print(f"\nCPU: {cpu} ({ncpu} logical cores), one thread per runtime; onnxruntime {o.pop('onnxruntime version')}; "
@@ -35,7 +38,7 @@ print(f"\nCPU: {cpu} ({ncpu} logical cores), one thread per runtime; onnxruntime
 print("| benchmark | ms |")
 print("|---|---:|")
 for k, v in list(t.items()) + list(o.items()):
-    print(f"| {k} | {v:.3f} |")
+    print(f"| {k} | {v:.4f} |")
 print("\n| ratio (tract / onnxruntime, same ONNX, same run) | × |")
 print("|---|---:|")
 for name in ["f32", "int8"]:

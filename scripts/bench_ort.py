@@ -45,17 +45,17 @@ def main():
     cond = rng.normal(0, 0.1, size=(s, cond_dim)).astype(np.float32)
     tokens = np.zeros((1, spec["text"]["max_len"]), dtype=np.int64)
     tokens[0, :12] = rng.integers(2, spec["text"]["vocab_size"], size=12)
-    rows = {}
+    rows = []
     files = {f["role"]: f"{d}/{f['path']}" for f in manifest["files"]}
     for role, name in [("image", "f32"), ("image_int8", "int8")]:
         if role in files:
             sess = session(files[role])
-            rows[f"onnxruntime {name}: image graph, 224², 3 structures"] = median_ms(
-                lambda: sess.run(None, {"frame": frame, "cond": cond}), iters)
+            rows.append([f"onnxruntime {name}: image graph, 224², 3 structures", median_ms(
+                lambda: sess.run(None, {"frame": frame, "cond": cond}), iters)])
     sess = session(files["text"])
-    rows["onnxruntime: text graph, 1 prompt"] = median_ms(
-        lambda: sess.run(None, {"tokens": tokens}), max(iters, 10) * 4)
-    rows["onnxruntime version"] = ort.__version__
+    rows.append(["onnxruntime: text graph, 1 prompt", median_ms(
+        lambda: sess.run(None, {"tokens": tokens}), max(iters, 10) * 4)])
+    rows.append(["onnxruntime version", ort.__version__])
     json.dump(rows, open(out, "w"), indent=1)
 
 

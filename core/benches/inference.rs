@@ -190,13 +190,14 @@ fn main() {
     );
     println!("|---|---:|");
     for (k, v) in &rows {
-        println!("| {k} | {v:.3} |");
+        println!("| {k} | {v:.4} |");
     }
     if let Some(p) = a.json {
-        let obj: serde_json::Map<String, serde_json::Value> = rows
+        // An array keeps the rows in order.
+        let rows: Vec<serde_json::Value> = rows
             .iter()
-            .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+            .map(|(k, v)| serde_json::json!([k, v]))
             .collect();
-        std::fs::write(&p, serde_json::to_string_pretty(&obj).expect("json")).expect("write json");
+        std::fs::write(&p, serde_json::to_string_pretty(&rows).expect("json")).expect("write json");
     }
 }
