@@ -563,23 +563,11 @@ impl Engine {
         }
         let t2 = Instant::now();
         let (h, w) = (self.spec().input.height, self.spec().input.width);
-        let ft = Tensor::from_shape(&[1, 1, h, w], &self.input).map_err(rt("frame input"))?;
-        let ct = Tensor::from_shape(&[batch, c], &cond).map_err(rt("conditioning input"))?;
-        let logits = run(
-            &self.image,
-            tvec!(ft.into_tvalue(), ct.into_tvalue()),
-            "running the image graph",
-        )?;
+        let logits = self.image_logits(&self.input, &cond)?;
         let logits = logits
             .try_as_plain_ram()
             .and_then(|p| p.as_slice::<f32>())
             .map_err(rt("image output"))?;
-        if logits.len() != batch * h * w {
-            return Err(EngineError::Inconsistent(format!(
-                "image graph gave {} values, expected {batch}×{h}×{w}",
-                logits.len()
-            )));
-        }
         let t3 = Instant::now();
         let mut out = Vec::with_capacity(prompts.len());
         for (k, (s, kind, p)) in prompts.iter().enumerate() {
@@ -611,6 +599,72 @@ impl Engine {
             },
             variant: self.variant,
         })
+    }
+}
+
+impl Engine {
+    /// Run the image graph on a frame already at the model's size with one conditioning row per
+    /// batch slot; checks the output size.
+    fn image_logits(&self, input: &[u8], cond: &[f32]) -> Result<Tensor, EngineError> {
+        let spec = self.spec();
+        let (h, w, batch) = (spec.input.height, spec.input.width, spec.structures.len());
+        let ft = Tensor::from_shape(&[1, 1, h, w], input).map_err(rt("frame input"))?;
+        let ct = Tensor::from_shape(&[batch, spec.cond_dim()], cond)
+            .map_err(rt("conditioning input"))?;
+        let out = run(
+            &self.image,
+            tvec!(ft.into_tvalue(), ct.into_tvalue()),
+            "running the image graph",
+        )?;
+        if out.len() != batch * h * w {
+            return Err(EngineError::Inconsistent(format!(
+                "image graph gave {} values, expected {batch}×{h}×{w}",
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Raw logits, `prompts.len()` planes of the model's height × width, for a frame already
+    /// at the model's size (no pre- or postprocessing): for evaluation and parity checks.
+    pub fn logits(&mut self, input: &[u8], prompts: &[&str]) -> Result<Vec<f32>, EngineError> {
+        let spec = self.spec();
+        let (h, w, batch, c) = (
+            spec.input.height,
+            spec.input.width,
+            spec.structures.len(),
+            spec.cond_dim(),
+        );
+        if prompts.is_empty() {
+            return Err(EngineError::NoStructure);
+        }
+        if prompts.len() > batch {
+            return Err(EngineError::TooMany {
+                asked: prompts.len(),
+                max: batch,
+            });
+        }
+        if input.len() != h * w {
+            return Err(EngineError::Inconsistent(format!(
+                "input has {} pixels, the model takes {w}×{h}",
+                input.len()
+            )));
+        }
+        let mut cond = Vec::with_capacity(batch * c);
+        for p in prompts {
+            cond.extend_from_slice(&self.conditioning(p)?);
+        }
+        while cond.len() < batch * c {
+            cond.extend_from_within(..c);
+        }
+        let out = self.image_logits(input, &cond)?;
+        let all = out
+            .try_as_plain_ram()
+            .and_then(|p| p.as_slice::<f32>())
+            .map_err(rt("image output"))?;
+        all.get(..prompts.len() * h * w)
+            .map(<[f32]>::to_vec)
+            .ok_or_else(|| EngineError::Inconsistent("image graph output too short".into()))
     }
 }
 

@@ -11,11 +11,13 @@
 //! Prompts are built by `synboost_core::prompt` (CAMUS scheme: P6 quality, P7 shape), with shape
 //! words from mask geometry (`synboost_core::shape`).
 
-use crate::phantom::rng::Rng;
-use crate::phantom::{Phantom, PhantomConfig, PhantomError};
+use crate::phantom::PhantomError;
+pub use crate::phantom::source::patient_quality;
+use crate::phantom::source::{
+    PHASES, VIEWS, patient_frame, patient_id, patient_phantom, sample_id,
+};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use synboost_core::meta::{ImageQuality, Phase, View};
 use synboost_core::prompt::{PromptAttrs, PromptKind, PromptScheme, Wording};
 use synboost_core::shape::shape_of;
 use synboost_core::structure::Structure;
@@ -72,18 +74,6 @@ fn write_err(path: &Path, e: impl std::fmt::Display) -> ExportError {
     }
 }
 
-/// The quality of phantom patient `n` under `seed`.
-pub fn patient_quality(seed: u64, n: usize) -> ImageQuality {
-    let u = Rng::new(seed ^ (n as u64).wrapping_mul(0x9e37_79b9)).unit();
-    if u < 0.5 {
-        ImageQuality::Good
-    } else if u < 0.85 {
-        ImageQuality::Medium
-    } else {
-        ImageQuality::Poor
-    }
-}
-
 /// Write the dataset; `progress` is called after each patient with (done, total).
 pub fn export_dataset(
     opts: &ExportOptions,
@@ -103,20 +93,11 @@ pub fn export_dataset(
     let mut report = ExportReport::default();
     for k in 0..opts.patients {
         let n = opts.first_patient + k;
-        let patient_seed = opts.seed.wrapping_mul(1_000_003).wrapping_add(n as u64);
-        let quality = patient_quality(opts.seed, n);
-        for view in [View::TwoChamber, View::FourChamber] {
-            let ph = Phantom::new(PhantomConfig {
-                width: opts.size,
-                height: opts.size,
-                view,
-                quality,
-                seed: patient_seed,
-                ..PhantomConfig::default()
-            })?;
-            for phase in [Phase::EndDiastole, Phase::EndSystole] {
-                let f = ph.frame_at(phase, patient_seed ^ 0x55)?;
-                let id = format!("phantom{n:04}_{}_{}", view.code(), phase.code());
+        for view in VIEWS {
+            let ph = patient_phantom(opts.seed, n, opts.size, view)?;
+            for phase in PHASES {
+                let f = patient_frame(&ph, opts.seed, n, phase)?;
+                let id = sample_id(n, view, phase);
                 let img_name = format!("{id}.png");
                 let p = img_dir.join(&img_name);
                 f.image.write_png(&p).map_err(|e| write_err(&p, e))?;
@@ -148,7 +129,7 @@ pub fn export_dataset(
                         "img_name": img_name,
                         "mask_name": mask_name,
                         "prompts": prompts,
-                        "patient": format!("phantom{n:04}"),
+                        "patient": patient_id(n),
                         "view": view.code(),
                         "phase": phase.code(),
                         "structure": s.label(),
@@ -176,8 +157,10 @@ pub fn export_dataset(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::phantom::{Phantom, PhantomConfig};
     use synboost_core::data::SampleSource;
     use synboost_core::data::seed::SeedDataset;
+    use synboost_core::meta::{Phase, View};
 
     #[test]
     fn export_reads_back_with_the_seed_reader() {

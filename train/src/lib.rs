@@ -2,5 +2,10 @@
 //! (libtorch 2.11.0), on CPU for tests and CUDA on GPU servers.
 #![deny(missing_docs)]
 
+pub mod checkpoint;
+pub mod data;
+pub mod eval;
+pub mod plot;
 pub mod runtime;
 pub mod student;
+pub mod trainer;

@@ -12,6 +12,7 @@
 pub mod beam;
 pub mod heart;
 pub mod rng;
+pub mod source;
 
 use beam::{BeamGrid, ScanConverter, convolve_axial, convolve_lateral};
 use heart::{HeartShape, HeartState, Region, contraction, valve_opening};

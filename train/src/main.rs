@@ -1,0 +1,544 @@
+//! `synboost-train`: fit, evaluate and export the deployable student.
+//!
+//! ```text
+//! synboost-train fit    --strategy real|synthetic|pt-ft --out RUN [--camus DIR] [--synthetic phantom:N|DIR] ...
+//! synboost-train eval   --run RUN [--camus DIR] [--split val] [--prompts p0,p3] [--out REPORT_DIR]
+//! synboost-train export --run RUN --out BUNDLE [--tar FILE] [--calibration-frames N]
+//! ```
+//!
+//! Real data is the camus224 folder (seed layout), given by `--camus` or `SYNBOOST_CAMUS_DIR`;
+//! it is read in place, never copied. Synthetic data is the phantom generator
+//! (`phantom:N` patients) or a folder in the seed layout (e.g. SDM output).
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use synboost_core::data::SampleSource;
+use synboost_core::data::seed::SeedDataset;
+use synboost_core::model::bundle::PromptSettings;
+use synboost_core::model::export::{BundleInfo, write_student_bundle};
+use synboost_core::model::quant::Calibration;
+use synboost_core::model::reference::image_forward_hooked;
+use synboost_core::model::spec::ModelSpec;
+use synboost_core::prompt::{PromptKind, PromptScheme, Wording};
+use synboost_core::{Structure, Tokenizer, Vocab};
+use synboost_sim::phantom::source::PhantomSource;
+use synboost_train::checkpoint::{RunDir, RunState};
+use synboost_train::data::PromptMode;
+use synboost_train::eval::{EvalConfig, evaluate};
+use synboost_train::plot::{Series, line_chart, overlay_grid};
+use synboost_train::runtime::{DeviceRequest, describe, select_device};
+use synboost_train::student::Student;
+use synboost_train::trainer::{Phase, PhaseConfig, Strategy, TrainConfig, train};
+use tch::nn::VarStore;
+
+/// Licence of models trained on CAMUS.
+const CAMUS_LICENCE: &str = "CC BY-NC-SA 4.0 (weights trained on CAMUS: Leclerc et al., IEEE TMI 2019; non-commercial research only)";
+
+#[derive(Parser)]
+#[command(
+    name = "synboost-train",
+    version,
+    about = "Train, evaluate and export the synboost student (tch / libtorch 2.11)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a student (and save checkpoints, logs and curves in the run folder).
+    Fit(FitArgs),
+    /// Evaluate a run's best weights per prompt kind and structure.
+    Eval(EvalArgs),
+    /// Export a run's best weights as a model bundle (f32 and calibrated int8).
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct Common {
+    /// camus224 folder (seed layout).
+    #[arg(long, env = "SYNBOOST_CAMUS_DIR")]
+    camus: Option<PathBuf>,
+    /// Device: cpu, cuda, cuda:N or auto.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// libtorch CPU threads (default: all cores).
+    #[arg(long)]
+    threads: Option<i32>,
+}
+
+#[derive(Args)]
+struct FitArgs {
+    #[command(flatten)]
+    common: Common,
+    /// real, synthetic or pt-ft.
+    #[arg(long, default_value = "real")]
+    strategy: Strategy,
+    /// Synthetic data: `phantom:N` (N phantom patients, generated on the fly) or a folder in
+    /// the seed layout.
+    #[arg(long, default_value = "phantom:200")]
+    synthetic: String,
+    /// Run folder (checkpoints, state, log, curves).
+    #[arg(long)]
+    out: PathBuf,
+    /// Epochs of the real (or only) phase.
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    /// Epochs of synthetic pretraining (pt-ft).
+    #[arg(long, default_value_t = 10)]
+    pretrain_epochs: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Initial learning rate.
+    #[arg(long, default_value_t = 3e-3)]
+    lr: f64,
+    /// Early-stopping patience, epochs.
+    #[arg(long, default_value_t = 8)]
+    patience: usize,
+    /// Training prompts: p0..p7, a list (p1,p3) or mix.
+    #[arg(long, default_value = "p3")]
+    prompt: String,
+    /// Validation prompt kind.
+    #[arg(long, default_value = "p3")]
+    val_prompt: String,
+    /// Use at most this many training samples (quick runs).
+    #[arg(long)]
+    limit_train: Option<usize>,
+    /// Validate on at most this many samples.
+    #[arg(long)]
+    limit_val: Option<usize>,
+    /// Stop after this many minutes (validating and saving first).
+    #[arg(long)]
+    time_limit_min: Option<f64>,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Loader threads.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Model input size (square).
+    #[arg(long, default_value_t = 224)]
+    size: usize,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Run folder (uses best.safetensors and state.json).
+    #[arg(long)]
+    run: PathBuf,
+    /// Data: `camus` (the camus224 folder), `phantom:N`, or a seed-layout folder.
+    #[arg(long, default_value = "camus")]
+    data: String,
+    /// Split.
+    #[arg(long, default_value = "val")]
+    split: String,
+    /// Prompt kinds, comma-separated.
+    #[arg(long, default_value = "p0,p1,p2,p3,p4,p5,p6,p7")]
+    prompts: String,
+    /// Evaluate at most this many samples.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Report folder (default: RUN/eval-SPLIT).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Run folder.
+    #[arg(long)]
+    run: PathBuf,
+    /// Bundle folder to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Also pack the bundle as one tar file here.
+    #[arg(long)]
+    tar: Option<PathBuf>,
+    /// Calibrate an int8 variant on this many frames (0: f32 only).
+    #[arg(long, default_value_t = 8)]
+    calibration_frames: usize,
+    /// camus224 folder for calibration frames (train split); phantom frames otherwise.
+    #[arg(long, env = "SYNBOOST_CAMUS_DIR")]
+    camus: Option<PathBuf>,
+    /// Model name.
+    #[arg(long, default_value = "synboost-student")]
+    name: String,
+    /// Model version.
+    #[arg(long, default_value = "0.1.0")]
+    version: String,
+}
+
+fn parse_kind(s: &str) -> Result<PromptKind> {
+    match s.parse::<PromptMode>()? {
+        PromptMode::Fixed(k) => Ok(k),
+        PromptMode::Mix(_) => bail!("one prompt kind expected, got {s:?}"),
+    }
+}
+
+fn source(
+    spec: &str,
+    camus: Option<&Path>,
+    split: &str,
+    size: usize,
+    seed: u64,
+) -> Result<Arc<dyn SampleSource>> {
+    if spec == "camus" {
+        let dir = camus.context("no camus224 folder: pass --camus or set SYNBOOST_CAMUS_DIR")?;
+        return Ok(Arc::new(SeedDataset::open(dir, split).with_context(
+            || format!("opening {} ({split})", dir.display()),
+        )?));
+    }
+    if let Some(n) = spec.strip_prefix("phantom:") {
+        let n: usize = n
+            .parse()
+            .with_context(|| format!("bad phantom count in {spec:?}"))?;
+        // Validation phantoms continue the numbering after the training ones.
+        let (patients, first) = if split == "train" {
+            (n, 0)
+        } else {
+            ((n / 5).max(4), 100_000)
+        };
+        return Ok(Arc::new(PhantomSource::new(patients, first, size, seed)));
+    }
+    let dir = Path::new(spec);
+    Ok(Arc::new(SeedDataset::open(dir, split).with_context(
+        || format!("opening {} ({split})", dir.display()),
+    )?))
+}
+
+fn setup(c: &Common) -> Result<tch::Device> {
+    if let Some(t) = c.threads {
+        tch::set_num_threads(t);
+    }
+    let device = select_device(c.device.parse::<DeviceRequest>()?)?;
+    log::info!("{} on {device:?}", describe());
+    Ok(device)
+}
+
+fn student_spec(size: usize) -> ModelSpec {
+    let mut spec = ModelSpec::student(Vocab::builtin().len(), Tokenizer::DEFAULT_MAX_LEN);
+    spec.input.width = size;
+    spec.input.height = size;
+    spec
+}
+
+fn fit(a: FitArgs) -> Result<()> {
+    let device = setup(&a.common)?;
+    let camus = a.common.camus.as_deref();
+    let spec = student_spec(a.size);
+    let limit = |s: Arc<dyn SampleSource>, n: Option<usize>| -> Arc<dyn SampleSource> {
+        match n {
+            Some(n) => Arc::new(synboost_train::trainer::Take::new(s, n)),
+            None => s,
+        }
+    };
+    let real = |split: &str| source("camus", camus, split, a.size, a.seed);
+    let synth = |split: &str| source(&a.synthetic, camus, split, a.size, a.seed);
+    let phase = |name: &str,
+                 data: &str,
+                 train: Arc<dyn SampleSource>,
+                 val: Arc<dyn SampleSource>,
+                 epochs: usize| Phase {
+        name: name.into(),
+        data: data.into(),
+        train: limit(train, a.limit_train),
+        val,
+        config: PhaseConfig {
+            epochs,
+            lr: a.lr,
+            patience: a.patience,
+            ..Default::default()
+        },
+    };
+    let phases = match a.strategy {
+        Strategy::Real => vec![phase(
+            "train",
+            "camus224",
+            real("train")?,
+            real("val")?,
+            a.epochs,
+        )],
+        Strategy::Synthetic => {
+            // Validated on real data when it is there: that is what the model is for.
+            let (val, data) = match real("val") {
+                Ok(v) => (
+                    v,
+                    format!("{} (model selection on camus224 val)", a.synthetic),
+                ),
+                Err(_) => (synth("val")?, a.synthetic.clone()),
+            };
+            vec![phase("train", &data, synth("train")?, val, a.epochs)]
+        }
+        Strategy::PtFt => {
+            let val = real("val")?;
+            vec![
+                phase(
+                    "pretrain",
+                    &a.synthetic,
+                    synth("train")?,
+                    Arc::clone(&val),
+                    a.pretrain_epochs,
+                ),
+                phase("finetune", "camus224", real("train")?, val, a.epochs),
+            ]
+        }
+    };
+    let cfg = TrainConfig {
+        batch_size: a.batch,
+        prompt: a.prompt.parse::<PromptMode>()?,
+        val_kind: parse_kind(&a.val_prompt)?,
+        val_limit: a.limit_val,
+        seed: a.seed,
+        time_limit: a.time_limit_min.map(|m| Duration::from_secs_f64(m * 60.0)),
+        device,
+        workers: a.workers,
+        progress: true,
+    };
+    let mut vs = VarStore::new(device);
+    let student = Student::new(&vs.root(), &spec)?;
+    let run = RunDir::create(&a.out)?;
+    let report = train(&mut vs, &student, &phases, &cfg, &run, a.resume)?;
+    plot_curves(&run, &report.history)?;
+    for (name, dice, epoch, epochs) in &report.phases {
+        println!(
+            "{name}: best val dice {:.2} at epoch {epoch} of {epochs}",
+            dice * 100.0
+        );
+    }
+    println!(
+        "{:.1} min{}; run folder {}",
+        report.seconds / 60.0,
+        if report.time_limited {
+            " (time limit)"
+        } else {
+            ""
+        },
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn plot_curves(run: &RunDir, history: &[synboost_train::checkpoint::EpochRecord]) -> Result<()> {
+    if history.is_empty() {
+        return Ok(());
+    }
+    let mut x = 0.0;
+    let (mut tl, mut vl, mut vd) = (Vec::new(), Vec::new(), Vec::new());
+    for r in history {
+        x += 1.0;
+        tl.push((x, r.train_loss));
+        vl.push((x, r.val_loss));
+        vd.push((x, r.val_dice * 100.0));
+    }
+    line_chart(
+        &run.path().join("loss.png"),
+        "Loss per epoch (BCE + soft dice)",
+        "epoch (all phases)",
+        "loss",
+        &[
+            Series {
+                name: "train".into(),
+                points: tl,
+            },
+            Series {
+                name: "val".into(),
+                points: vl,
+            },
+        ],
+    )?;
+    line_chart(
+        &run.path().join("dice.png"),
+        "Validation dice per epoch",
+        "epoch (all phases)",
+        "mean dice ×100",
+        &[Series {
+            name: "val dice".into(),
+            points: vd,
+        }],
+    )?;
+    Ok(())
+}
+
+fn load_run(run: &Path, device: tch::Device) -> Result<(VarStore, Student, RunState)> {
+    let dir = RunDir::create(run)?;
+    let state = dir
+        .load_state()?
+        .with_context(|| format!("no state.json in {}", run.display()))?;
+    let mut vs = VarStore::new(device);
+    let student = Student::new(&vs.root(), &state.spec)?;
+    RunDir::load_weights(&mut vs, &dir.best())?;
+    Ok((vs, student, state))
+}
+
+fn eval(a: EvalArgs) -> Result<()> {
+    let device = setup(&a.common)?;
+    let (_vs, student, state) = load_run(&a.run, device)?;
+    let size = state.spec.input.width;
+    let src = source(&a.data, a.common.camus.as_deref(), &a.split, size, 0)?;
+    let kinds = a
+        .prompts
+        .split(',')
+        .map(parse_kind)
+        .collect::<Result<Vec<_>>>()?;
+    let cfg = EvalConfig {
+        kinds,
+        limit: a.limit,
+        keep_predictions: 24,
+        ..Default::default()
+    };
+    let pb = indicatif::ProgressBar::new(0);
+    let (report, preds) = evaluate(
+        &student,
+        device,
+        src.as_ref(),
+        &format!("{} ({})", a.data, a.split),
+        &cfg,
+        |done, total| {
+            pb.set_length(total as u64);
+            pb.set_position(done as u64);
+        },
+    )?;
+    pb.finish_and_clear();
+    let out = a
+        .out
+        .unwrap_or_else(|| a.run.join(format!("eval-{}", a.split)));
+    std::fs::create_dir_all(&out)?;
+    report.write_json(&out.join("report.json"))?;
+    overlay_grid(
+        &out.join("overlays.png"),
+        &preds,
+        6,
+        "prediction (red) vs truth (green)",
+    )?;
+    println!("{}", report.table());
+    println!("report and overlays in {}", out.display());
+    Ok(())
+}
+
+fn export(a: ExportArgs) -> Result<()> {
+    let device = tch::Device::Cpu;
+    let (_vs, student, state) = load_run(&a.run, device)?;
+    let spec = state.spec.clone();
+    let weights = student.weights()?;
+    let cal = if a.calibration_frames > 0 {
+        let src = match a.camus.as_deref() {
+            Some(_) => source("camus", a.camus.as_deref(), "train", spec.input.width, 0)?,
+            None => source("phantom:8", None, "train", spec.input.width, 0)?,
+        };
+        let tok = Tokenizer::default();
+        let mut cal = Calibration::default();
+        let step = (src.len() / a.calibration_frames.max(1)).max(1);
+        for i in (0..src.len()).step_by(step).take(a.calibration_frames) {
+            let sample = src.load(i)?;
+            let conds = Structure::ALL
+                .iter()
+                .map(|s| {
+                    let attrs = synboost_core::prompt::PromptAttrs::from_meta(*s, &sample.meta);
+                    let (_, p) =
+                        attrs.build_richest(PromptKind::P3, Wording::Heart, PromptScheme::Camus);
+                    let ids = tok.encode(&p)?.0;
+                    let t = tch::Tensor::from_slice(&ids).view([1, ids.len() as i64]);
+                    let c = tch::no_grad(|| student.text(&t))?;
+                    Ok(Vec::<f32>::try_from(c.flatten(0, -1))?)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let img = sample.image;
+            if img.width() != spec.input.width || img.height() != spec.input.height {
+                bail!(
+                    "calibration frames must be {}², {} is {}×{}",
+                    spec.input.width,
+                    sample.id,
+                    img.width(),
+                    img.height()
+                );
+            }
+            image_forward_hooked(&spec, &weights, img.data(), &conds, &mut cal);
+        }
+        Some(cal)
+    } else {
+        None
+    };
+    // Weights trained (or validated, or calibrated) on CAMUS carry its licence.
+    let trained_on_camus =
+        state.config.to_string().contains("camus224") || cal.is_some() && a.camus.is_some();
+    let info = BundleInfo {
+        name: a.name,
+        version: a.version,
+        licence: if trained_on_camus {
+            CAMUS_LICENCE.into()
+        } else {
+            "Apache-2.0 (trained on synthetic phantoms only)".into()
+        },
+        created: chrono_now(),
+        thresholds: vec![0.5; spec.structures.len()],
+        prompt: PromptSettings {
+            kind: PromptKind::P3,
+            scheme: PromptScheme::Camus,
+            wording: Wording::Heart,
+        },
+        provenance: serde_json::json!({ "run": a.run.display().to_string(), "config": state.config, "epochs": state.history.len() }),
+        metrics: serde_json::json!({ "history_best": state.history.iter().map(|r| r.val_dice).fold(0.0, f64::max) }),
+    };
+    let m = write_student_bundle(
+        &a.out,
+        info,
+        &spec,
+        &Vocab::builtin(),
+        &weights,
+        cal.as_ref(),
+    )?;
+    if let Some(t) = a.tar {
+        synboost_core::model::bundle::Bundle::pack(&a.out, &t)?;
+    }
+    println!(
+        "bundle {} {} written to {} ({} files)",
+        m.name,
+        m.version,
+        a.out.display(),
+        m.files.len()
+    );
+    Ok(())
+}
+
+/// Current UTC time, RFC 3339, without a date crate.
+fn chrono_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+fn main() -> Result<()> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    match Cli::parse().command {
+        Command::Fit(a) => fit(a),
+        Command::Eval(a) => eval(a),
+        Command::Export(a) => export(a),
+    }
+}
