@@ -278,7 +278,7 @@ fn validate(
     let per_structure = per
         .iter()
         .filter(|e| e.2 > 0)
-        .map(|e| (e.0.label().to_string(), e.1 / e.2 as f64))
+        .map(|e| (e.0.code().to_string(), e.1 / e.2 as f64))
         .collect();
     Ok((
         loss_sum / n.max(1) as f64,
