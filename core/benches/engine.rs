@@ -6,15 +6,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
 use synboost_core::frame::FrameView;
-use synboost_core::model::bundle::PromptSettings;
 use synboost_core::model::export::{BundleInfo, write_student_bundle};
 use synboost_core::model::onnx::random_weights;
 use synboost_core::model::quant::Calibration;
 use synboost_core::model::reference::{image_forward_hooked, text_forward};
 use synboost_core::model::spec::ModelSpec;
-use synboost_core::{
-    Phase, PromptKind, PromptScheme, ScanMeta, Structure, Tokenizer, View, Vocab, Wording,
-};
+use synboost_core::{Phase, ScanMeta, Structure, Tokenizer, View, Vocab};
 
 fn frame(w: usize, h: usize) -> Vec<u8> {
     (0..w * h).map(|i| ((i * 7919) % 251) as u8).collect()
@@ -32,20 +29,7 @@ fn bundle() -> tempfile::TempDir {
         .collect();
     let mut cal = Calibration::default();
     image_forward_hooked(&spec, &w, &frame(224, 224), &conds, &mut cal);
-    let info = BundleInfo {
-        name: "bench-student".into(),
-        version: "0.0.0".into(),
-        licence: "benchmark weights (random), no data".into(),
-        created: "2026-11-28T00:00:00Z".into(),
-        thresholds: vec![0.5; 3],
-        prompt: PromptSettings {
-            kind: PromptKind::P3,
-            scheme: PromptScheme::Camus,
-            wording: Wording::Heart,
-        },
-        provenance: serde_json::json!({}),
-        metrics: serde_json::json!({}),
-    };
+    let info = BundleInfo::new("bench-student", "benchmark weights (random), no data", 3);
     write_student_bundle(dir.path(), info, &spec, &vocab, &w, Some(&cal)).expect("bundle");
     dir
 }

@@ -14,15 +14,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
 use synboost_core::frame::{FrameView, PixelFormat};
-use synboost_core::model::bundle::PromptSettings;
 use synboost_core::model::export::{BundleInfo, write_student_bundle};
 use synboost_core::model::onnx::random_weights;
 use synboost_core::model::quant::Calibration;
 use synboost_core::model::reference::{image_forward_hooked, text_forward};
 use synboost_core::model::spec::ModelSpec;
-use synboost_core::{
-    Phase, PromptKind, PromptScheme, ScanMeta, Structure, Tokenizer, View, Vocab, Wording,
-};
+use synboost_core::{Phase, ScanMeta, Structure, Tokenizer, View, Vocab};
 
 struct Args {
     iters: usize,
@@ -82,18 +79,8 @@ fn main() {
         image_forward_hooked(&spec, &w, &frame(224, 224, k), &conds, &mut cal);
     }
     let info = BundleInfo {
-        name: "bench-student".into(),
-        version: "0.0.0".into(),
-        licence: "benchmark weights (random), no data".into(),
-        created: "2026-11-28T00:00:00Z".into(),
-        thresholds: vec![0.5; 3],
-        prompt: PromptSettings {
-            kind: PromptKind::P3,
-            scheme: PromptScheme::Camus,
-            wording: Wording::Heart,
-        },
         provenance: serde_json::json!({"data": "none"}),
-        metrics: serde_json::json!({}),
+        ..BundleInfo::new("bench-student", "benchmark weights (random), no data", 3)
     };
     write_student_bundle(&dir, info, &spec, &vocab, &w, Some(&cal)).expect("bundle");
 

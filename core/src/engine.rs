@@ -552,15 +552,8 @@ impl Engine {
             .run(frame, &self.pre_opts, &mut self.input)
             .map_err(EngineError::from)?;
         let t1 = Instant::now();
-        let c = self.spec().cond_dim();
-        let mut cond = Vec::with_capacity(batch * c);
-        for (_, _, p) in prompts {
-            cond.extend_from_slice(&self.conditioning(p)?);
-        }
-        // Unused rows of the fixed batch repeat the first prompt; their output is dropped.
-        while cond.len() < batch * c {
-            cond.extend_from_within(..c);
-        }
+        let texts: Vec<&str> = prompts.iter().map(|(_, _, p)| p.as_str()).collect();
+        let cond = self.batch_conditioning(&texts)?;
         let t2 = Instant::now();
         let (h, w) = (self.spec().input.height, self.spec().input.width);
         let logits = self.image_logits(&self.input, &cond)?;
@@ -625,16 +618,25 @@ impl Engine {
         Ok(out)
     }
 
+    /// Conditioning rows for the fixed batch: one per prompt, then the first prompt repeated in
+    /// the unused rows (their output is dropped).
+    fn batch_conditioning(&mut self, prompts: &[&str]) -> Result<Vec<f32>, EngineError> {
+        let (batch, c) = (self.spec().structures.len(), self.spec().cond_dim());
+        let mut cond = Vec::with_capacity(batch * c);
+        for p in prompts {
+            cond.extend_from_slice(&self.conditioning(p)?);
+        }
+        while cond.len() < batch * c {
+            cond.extend_from_within(..c);
+        }
+        Ok(cond)
+    }
+
     /// Raw logits, `prompts.len()` planes of the model's height × width, for a frame already
     /// at the model's size (no pre- or postprocessing): for evaluation and parity checks.
     pub fn logits(&mut self, input: &[u8], prompts: &[&str]) -> Result<Vec<f32>, EngineError> {
         let spec = self.spec();
-        let (h, w, batch, c) = (
-            spec.input.height,
-            spec.input.width,
-            spec.structures.len(),
-            spec.cond_dim(),
-        );
+        let (h, w, batch) = (spec.input.height, spec.input.width, spec.structures.len());
         if prompts.is_empty() {
             return Err(EngineError::NoStructure);
         }
@@ -650,13 +652,7 @@ impl Engine {
                 input.len()
             )));
         }
-        let mut cond = Vec::with_capacity(batch * c);
-        for p in prompts {
-            cond.extend_from_slice(&self.conditioning(p)?);
-        }
-        while cond.len() < batch * c {
-            cond.extend_from_within(..c);
-        }
+        let cond = self.batch_conditioning(prompts)?;
         let out = self.image_logits(input, &cond)?;
         let all = out
             .try_as_plain_ram()

@@ -4,53 +4,19 @@
 
 use synboost_core::engine::{Engine, EngineError, EngineOptions, Variant, VariantChoice};
 use synboost_core::frame::{FrameView, PixelFormat};
-use synboost_core::model::bundle::PromptSettings;
 use synboost_core::model::export::{BundleInfo, write_student_bundle};
 use synboost_core::model::onnx::{Weights, random_weights};
 use synboost_core::model::quant::Calibration;
 use synboost_core::model::reference::{image_forward, image_forward_hooked, text_forward};
-use synboost_core::model::spec::{InputSpec, ModelSpec, TextSpec};
-use synboost_core::preprocess::Fit;
-use synboost_core::{
-    Phase, PromptKind, PromptScheme, ScanMeta, Structure, Tokenizer, View, Vocab, Wording,
-};
+use synboost_core::model::spec::ModelSpec;
+use synboost_core::{Phase, PromptKind, ScanMeta, Structure, Tokenizer, View, Vocab};
 
 fn small_spec() -> ModelSpec {
-    ModelSpec {
-        input: InputSpec {
-            height: 64,
-            width: 48,
-            mean: 0.2,
-            std: 0.25,
-            fit: Fit::Stretch,
-        },
-        encoder: vec![8, 12, 16],
-        decoder: vec![12, 8],
-        text: TextSpec {
-            vocab_size: Vocab::builtin().len(),
-            max_len: Tokenizer::DEFAULT_MAX_LEN,
-            embed_dim: 16,
-            hidden: 24,
-        },
-        structures: Structure::ALL.to_vec(),
-    }
+    ModelSpec::tiny(Vocab::builtin().len(), Tokenizer::DEFAULT_MAX_LEN)
 }
 
 fn info() -> BundleInfo {
-    BundleInfo {
-        name: "random-student".into(),
-        version: "0.0.0".into(),
-        licence: "test weights, no data".into(),
-        created: "2026-11-28T00:00:00Z".into(),
-        thresholds: vec![0.5, 0.5, 0.5],
-        prompt: PromptSettings {
-            kind: PromptKind::P3,
-            scheme: PromptScheme::Camus,
-            wording: Wording::Heart,
-        },
-        provenance: serde_json::json!({"data": "none (random weights)"}),
-        metrics: serde_json::json!({}),
-    }
+    BundleInfo::new("random-student", "test weights, no data", 3)
 }
 
 /// A frame with a bright blob in a darker, textured background.

@@ -6,29 +6,14 @@ use synboost_core::model::onnx::{
 };
 use synboost_core::model::quant::{Calibration, FakeQuant, Quantization};
 use synboost_core::model::reference::{image_forward, image_forward_hooked, text_forward};
-use synboost_core::model::spec::{InputSpec, ModelSpec, TextSpec};
-use synboost_core::{PromptAttrs, PromptKind, PromptScheme, Structure, Tokenizer, View, Wording};
+use synboost_core::model::spec::ModelSpec;
+use synboost_core::{
+    PromptAttrs, PromptKind, PromptScheme, Structure, Tokenizer, View, Vocab, Wording,
+};
 use tract_onnx::prelude::*;
 
 fn small_spec() -> ModelSpec {
-    ModelSpec {
-        input: InputSpec {
-            height: 64,
-            width: 48,
-            mean: 0.2,
-            std: 0.25,
-            fit: synboost_core::preprocess::Fit::Stretch,
-        },
-        encoder: vec![8, 12, 16],
-        decoder: vec![12, 8],
-        text: TextSpec {
-            vocab_size: synboost_core::Vocab::builtin().len(),
-            max_len: 32,
-            embed_dim: 16,
-            hidden: 24,
-        },
-        structures: Structure::ALL.to_vec(),
-    }
+    ModelSpec::tiny(Vocab::builtin().len(), Tokenizer::DEFAULT_MAX_LEN)
 }
 
 fn run(bytes: &[u8], inputs: TVec<TValue>) -> Vec<Tensor> {

@@ -479,7 +479,7 @@ fn export(a: ExportArgs) -> Result<()> {
         } else {
             "Apache-2.0 (trained on synthetic phantoms only)".into()
         },
-        created: chrono_now(),
+        created: synboost_core::model::export::now_rfc3339(),
         thresholds: vec![0.5; spec.structures.len()],
         prompt: PromptSettings {
             kind: PromptKind::P3,
@@ -508,30 +508,6 @@ fn export(a: ExportArgs) -> Result<()> {
         m.files.len()
     );
     Ok(())
-}
-
-/// Current UTC time, RFC 3339, without a date crate.
-fn chrono_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
 }
 
 fn main() -> Result<()> {

@@ -2,10 +2,9 @@
 //! within 1e-4.
 
 use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
-use synboost_core::model::bundle::PromptSettings;
 use synboost_core::model::export::{BundleInfo, write_student_bundle};
 use synboost_core::model::spec::ModelSpec;
-use synboost_core::{PromptKind, PromptScheme, Tokenizer, Vocab, Wording};
+use synboost_core::{Tokenizer, Vocab};
 use synboost_train::student::Student;
 use tch::{Device, Kind, Tensor, nn};
 
@@ -30,20 +29,7 @@ fn exported_bundle_matches_tch() {
         }
     });
     let dir = tempfile::tempdir().unwrap();
-    let info = BundleInfo {
-        name: "parity".into(),
-        version: "0".into(),
-        licence: "test".into(),
-        created: "2026-11-28T00:00:00Z".into(),
-        thresholds: vec![0.5; 3],
-        prompt: PromptSettings {
-            kind: PromptKind::P3,
-            scheme: PromptScheme::Camus,
-            wording: Wording::Heart,
-        },
-        provenance: serde_json::json!({}),
-        metrics: serde_json::json!({}),
-    };
+    let info = BundleInfo::new("parity", "test", 3);
     write_student_bundle(
         dir.path(),
         info,

@@ -3,31 +3,13 @@
 
 use synboost_core::model::onnx::random_weights;
 use synboost_core::model::reference::{image_forward, text_forward};
-use synboost_core::model::spec::{InputSpec, ModelSpec, TextSpec};
-use synboost_core::preprocess::Fit;
-use synboost_core::{Structure, Tokenizer, Vocab};
+use synboost_core::model::spec::ModelSpec;
+use synboost_core::{Tokenizer, Vocab};
 use synboost_train::student::Student;
 use tch::{Device, Kind, Tensor, nn};
 
 fn spec() -> ModelSpec {
-    ModelSpec {
-        input: InputSpec {
-            height: 64,
-            width: 48,
-            mean: 0.2,
-            std: 0.25,
-            fit: Fit::Stretch,
-        },
-        encoder: vec![8, 12, 16],
-        decoder: vec![12, 8],
-        text: TextSpec {
-            vocab_size: Vocab::builtin().len(),
-            max_len: Tokenizer::DEFAULT_MAX_LEN,
-            embed_dim: 16,
-            hidden: 24,
-        },
-        structures: Structure::ALL.to_vec(),
-    }
+    ModelSpec::tiny(Vocab::builtin().len(), Tokenizer::DEFAULT_MAX_LEN)
 }
 
 #[test]

@@ -6,10 +6,9 @@ use std::sync::Arc;
 use synboost_core::data::SampleSource;
 use synboost_core::engine::{Engine, EngineOptions};
 use synboost_core::frame::FrameView;
-use synboost_core::model::bundle::PromptSettings;
 use synboost_core::model::export::{BundleInfo, write_student_bundle};
 use synboost_core::model::spec::ModelSpec;
-use synboost_core::{PromptKind, PromptScheme, Structure, Tokenizer, Vocab, Wording};
+use synboost_core::{PromptKind, Structure, Tokenizer, Vocab};
 use synboost_sim::phantom::source::PhantomSource;
 use synboost_train::checkpoint::RunDir;
 use synboost_train::data::PromptMode;
@@ -97,18 +96,9 @@ fn tiny_phantom_training_learns_and_exports() {
     RunDir::load_weights(&mut vs, &run.best()).unwrap();
     let bundle = dir.path().join("bundle");
     let info = BundleInfo {
-        name: "tiny-phantom".into(),
-        version: "0".into(),
-        licence: "Apache-2.0 (phantom data)".into(),
-        created: "2026-11-28T00:00:00Z".into(),
-        thresholds: vec![0.5; 3],
-        prompt: PromptSettings {
-            kind: PromptKind::P3,
-            scheme: PromptScheme::Camus,
-            wording: Wording::Heart,
-        },
         provenance: serde_json::json!({"data": "phantom"}),
         metrics: serde_json::json!({"val_dice": best}),
+        ..BundleInfo::new("tiny-phantom", "Apache-2.0 (phantom data)", 3)
     };
     write_student_bundle(
         &bundle,

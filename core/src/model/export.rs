@@ -30,6 +30,52 @@ pub struct BundleInfo {
     pub metrics: serde_json::Value,
 }
 
+impl BundleInfo {
+    /// Info with the given name and licence, created now, version `0.0.0`, threshold 0.5 for
+    /// each of `structures` outputs, prompts P3 in the CAMUS scheme and "heart" wording, and
+    /// empty provenance and metrics (fill them in for real models).
+    pub fn new(name: &str, licence: &str, structures: usize) -> Self {
+        Self {
+            name: name.into(),
+            version: "0.0.0".into(),
+            licence: licence.into(),
+            created: now_rfc3339(),
+            thresholds: vec![0.5; structures],
+            prompt: PromptSettings {
+                kind: crate::prompt::PromptKind::P3,
+                scheme: crate::prompt::PromptScheme::Camus,
+                wording: crate::prompt::Wording::Heart,
+            },
+            provenance: serde_json::json!({}),
+            metrics: serde_json::json!({}),
+        }
+    }
+}
+
+/// The current UTC time as RFC 3339 (`2026-11-28T09:10:38Z`).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
 /// Errors exporting a bundle.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -110,4 +156,17 @@ pub fn write_student_bundle(
         files: Vec::new(),
     };
     Ok(Bundle::write(dir, manifest, &files)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_now_is_well_formed() {
+        let t = super::now_rfc3339();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(
+            t.starts_with("20") && t.ends_with('Z') && &t[10..11] == "T",
+            "{t}"
+        );
+    }
 }

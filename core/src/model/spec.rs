@@ -124,6 +124,28 @@ impl ModelSpec {
         }
     }
 
+    /// A tiny student (64×48 input, three encoder stages) for tests and quick experiments.
+    pub fn tiny(vocab_size: usize, max_len: usize) -> Self {
+        Self {
+            input: InputSpec {
+                height: 64,
+                width: 48,
+                mean: 0.2,
+                std: 0.25,
+                fit: Fit::Stretch,
+            },
+            encoder: vec![8, 12, 16],
+            decoder: vec![12, 8],
+            text: TextSpec {
+                vocab_size,
+                max_len,
+                embed_dim: 16,
+                hidden: 24,
+            },
+            structures: Structure::ALL.to_vec(),
+        }
+    }
+
     /// Check that the spec describes a buildable network.
     pub fn validate(&self) -> Result<(), SpecError> {
         let e = |m: String| Err(SpecError(m));
