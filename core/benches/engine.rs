@@ -6,10 +6,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
 use synboost_core::frame::FrameView;
-use synboost_core::model::export::{BundleInfo, write_student_bundle};
-use synboost_core::model::onnx::random_weights;
-use synboost_core::model::quant::Calibration;
-use synboost_core::model::reference::{image_forward_hooked, text_forward};
+use synboost_core::model::export::{BundleInfo, write_random_student};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Phase, ScanMeta, Structure, Tokenizer, View, Vocab};
 
@@ -21,16 +18,8 @@ fn bundle() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary folder");
     let vocab = Vocab::builtin();
     let spec = ModelSpec::student(vocab.len(), Tokenizer::DEFAULT_MAX_LEN);
-    let w = random_weights(&spec, 7);
-    let tok = Tokenizer::default();
-    let conds: Vec<Vec<f32>> = Structure::ALL
-        .iter()
-        .map(|s| text_forward(&spec, &w, &tok.encode(s.prompt_name()).expect("prompt").0))
-        .collect();
-    let mut cal = Calibration::default();
-    image_forward_hooked(&spec, &w, &frame(224, 224), &conds, &mut cal);
     let info = BundleInfo::new("bench-student", "benchmark weights (random), no data", 3);
-    write_student_bundle(dir.path(), info, &spec, &vocab, &w, Some(&cal)).expect("bundle");
+    write_random_student(dir.path(), info, &spec, 7, &[frame(224, 224)]).expect("bundle");
     dir
 }
 

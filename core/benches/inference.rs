@@ -14,10 +14,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
 use synboost_core::frame::{FrameView, PixelFormat};
-use synboost_core::model::export::{BundleInfo, write_student_bundle};
-use synboost_core::model::onnx::random_weights;
-use synboost_core::model::quant::Calibration;
-use synboost_core::model::reference::{image_forward_hooked, text_forward};
+use synboost_core::model::export::{BundleInfo, write_random_student};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Phase, ScanMeta, Structure, Tokenizer, View, Vocab};
 
@@ -68,21 +65,18 @@ fn main() {
     let dir = a.bundle.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     let vocab = Vocab::builtin();
     let spec = ModelSpec::student(vocab.len(), Tokenizer::DEFAULT_MAX_LEN);
-    let w = random_weights(&spec, 7);
-    let tok = Tokenizer::default();
-    let conds: Vec<Vec<f32>> = Structure::ALL
-        .iter()
-        .map(|s| text_forward(&spec, &w, &tok.encode(s.prompt_name()).expect("prompt").0))
-        .collect();
-    let mut cal = Calibration::default();
-    for k in 0..2 {
-        image_forward_hooked(&spec, &w, &frame(224, 224, k), &conds, &mut cal);
-    }
     let info = BundleInfo {
         provenance: serde_json::json!({"data": "none"}),
         ..BundleInfo::new("bench-student", "benchmark weights (random), no data", 3)
     };
-    write_student_bundle(&dir, info, &spec, &vocab, &w, Some(&cal)).expect("bundle");
+    write_random_student(
+        &dir,
+        info,
+        &spec,
+        7,
+        &[frame(224, 224, 0), frame(224, 224, 1)],
+    )
+    .expect("bundle");
 
     let meta = ScanMeta {
         view: Some(View::FourChamber),

@@ -524,16 +524,7 @@ impl Engine {
         prompts: &[(Structure, PromptKind, String)],
     ) -> Result<Segmentation, EngineError> {
         let t0 = Instant::now();
-        let batch = self.spec().structures.len();
-        if prompts.is_empty() {
-            return Err(EngineError::NoStructure);
-        }
-        if prompts.len() > batch {
-            return Err(EngineError::TooMany {
-                asked: prompts.len(),
-                max: batch,
-            });
-        }
+        self.check_count(prompts.len())?;
         let mut thresholds = Vec::with_capacity(prompts.len());
         for (k, (s, _, _)) in prompts.iter().enumerate() {
             let idx = self
@@ -618,6 +609,16 @@ impl Engine {
         Ok(out)
     }
 
+    /// Between one and the batch size of prompts.
+    fn check_count(&self, n: usize) -> Result<(), EngineError> {
+        let max = self.spec().structures.len();
+        match n {
+            0 => Err(EngineError::NoStructure),
+            n if n > max => Err(EngineError::TooMany { asked: n, max }),
+            _ => Ok(()),
+        }
+    }
+
     /// Conditioning rows for the fixed batch: one per prompt, then the first prompt repeated in
     /// the unused rows (their output is dropped).
     fn batch_conditioning(&mut self, prompts: &[&str]) -> Result<Vec<f32>, EngineError> {
@@ -636,16 +637,8 @@ impl Engine {
     /// at the model's size (no pre- or postprocessing): for evaluation and parity checks.
     pub fn logits(&mut self, input: &[u8], prompts: &[&str]) -> Result<Vec<f32>, EngineError> {
         let spec = self.spec();
-        let (h, w, batch) = (spec.input.height, spec.input.width, spec.structures.len());
-        if prompts.is_empty() {
-            return Err(EngineError::NoStructure);
-        }
-        if prompts.len() > batch {
-            return Err(EngineError::TooMany {
-                asked: prompts.len(),
-                max: batch,
-            });
-        }
+        let (h, w) = (spec.input.height, spec.input.width);
+        self.check_count(prompts.len())?;
         if input.len() != h * w {
             return Err(EngineError::Inconsistent(format!(
                 "input has {} pixels, the model takes {w}×{h}",

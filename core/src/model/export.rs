@@ -101,6 +101,39 @@ pub enum ExportError {
     Json(String),
 }
 
+/// Write a random-weight student (deterministic in `seed`) as a bundle, with an int8 variant
+/// calibrated on `frames` (u8 images at the model's size) when any are given. For benchmarks
+/// and tests, where latency and plumbing do not depend on trained weights. Returns the weights.
+pub fn write_random_student(
+    dir: &Path,
+    info: BundleInfo,
+    spec: &ModelSpec,
+    seed: u64,
+    frames: &[Vec<u8>],
+) -> Result<Weights, ExportError> {
+    let vocab = Vocab::builtin();
+    let w = super::onnx::random_weights(spec, seed);
+    let cal = if frames.is_empty() {
+        None
+    } else {
+        let tok = crate::vocab::Tokenizer::new(vocab.clone(), spec.text.max_len);
+        let mut conds = Vec::with_capacity(spec.structures.len());
+        for s in &spec.structures {
+            let (ids, _) = tok
+                .encode(s.prompt_name())
+                .map_err(|e| ExportError::Json(e.to_string()))?;
+            conds.push(super::reference::text_forward(spec, &w, &ids));
+        }
+        let mut cal = Calibration::default();
+        for f in frames {
+            super::reference::image_forward_hooked(spec, &w, f, &conds, &mut cal);
+        }
+        Some(cal)
+    };
+    write_student_bundle(dir, info, spec, &vocab, &w, cal.as_ref())?;
+    Ok(w)
+}
+
 /// Write the bundle into `dir` and return its manifest.
 pub fn write_student_bundle(
     dir: &Path,
