@@ -324,35 +324,9 @@ impl Engine {
     /// Load a verified bundle.
     pub fn from_bundle(bundle: &Bundle, options: EngineOptions) -> Result<Self, EngineError> {
         let m = bundle.manifest().clone();
+        // `Bundle::open` already checked the spec, one threshold in (0, 1) per structure, the
+        // structures against the spec and the vocabulary size.
         let spec = &m.spec;
-        spec.validate()
-            .map_err(|e| EngineError::Inconsistent(e.to_string()))?;
-        if m.thresholds.len() != m.structures.len() {
-            return Err(EngineError::Inconsistent(format!(
-                "manifest has {} thresholds for {} structures",
-                m.thresholds.len(),
-                m.structures.len()
-            )));
-        }
-        if let Some(t) = m.thresholds.iter().find(|t| !(**t > 0.0 && **t < 1.0)) {
-            return Err(EngineError::Inconsistent(format!(
-                "threshold {t} is not a probability in (0, 1)"
-            )));
-        }
-        if m.structures.len() != spec.structures.len() {
-            return Err(EngineError::Inconsistent(format!(
-                "manifest lists {} structures, the spec {}",
-                m.structures.len(),
-                spec.structures.len()
-            )));
-        }
-        if bundle.vocab().len() != spec.text.vocab_size {
-            return Err(EngineError::Inconsistent(format!(
-                "vocabulary has {} tokens, the spec expects {}",
-                bundle.vocab().len(),
-                spec.text.vocab_size
-            )));
-        }
         let tokenizer = Tokenizer::new(bundle.vocab().clone(), spec.text.max_len);
         let text = plan(bundle.file(ROLE_TEXT)?, "loading the text graph")?;
         let f32_plan = plan(bundle.file(ROLE_IMAGE)?, "loading the image graph")?;
