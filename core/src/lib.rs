@@ -13,6 +13,7 @@
 //! - [`metrics`]: dice, IoU, Hausdorff and HD95, and mean ± std summaries.
 //! - [`model`]: the deployable student as data ([`model::spec::ModelSpec`]) and model bundles.
 //! - [`engine`]: a bundle loaded into tract plans; `segment(frame, meta, structures)`.
+//! - [`stream`]: the real-time loop (bounded queue, drop policy, workers, in-order results).
 //! - `dicom` (feature `dicom`): US and US Multi-frame DICOM files → frames + [`ScanMeta`].
 #![deny(missing_docs)]
 
@@ -29,6 +30,7 @@ pub mod preprocess;
 pub mod prompt;
 pub mod raster;
 pub mod shape;
+pub mod stream;
 pub mod structure;
 pub mod vocab;
 

@@ -1,7 +1,7 @@
 //! `synboost-train`: fit, evaluate and export the deployable student.
 //!
 //! ```text
-//! synboost-train fit    --strategy real|synthetic|pt-ft --out RUN [--camus DIR] [--synthetic phantom:N|DIR] ...
+//! synboost-train fit    --strategy real|synthetic|pt-ft|mixed --out RUN [--camus DIR] [--synthetic phantom:N|DIR] ...
 //! synboost-train eval   --run RUN [--camus DIR] [--split val] [--prompts p0,p3] [--out REPORT_DIR]
 //! synboost-train export --run RUN --out BUNDLE [--tar FILE] [--calibration-frames N]
 //! ```
@@ -75,9 +75,16 @@ struct Common {
 struct FitArgs {
     #[command(flatten)]
     common: Common,
-    /// real, synthetic or pt-ft.
+    /// real, synthetic, pt-ft or mixed (real and synthetic in one phase).
     #[arg(long, default_value = "real")]
     strategy: Strategy,
+    /// Share of synthetic samples in each epoch of the mixed strategy, in [0, 1).
+    #[arg(long, default_value_t = 0.25)]
+    synthetic_share: f64,
+    /// Start from these weights (a safetensors checkpoint of the same spec) instead of a
+    /// random initialisation.
+    #[arg(long, conflicts_with = "resume")]
+    init: Option<PathBuf>,
     /// Synthetic data: `phantom:N` (N phantom patients, generated on the fly) or a folder in
     /// the seed layout.
     #[arg(long, default_value = "phantom:200")]
@@ -292,6 +299,22 @@ fn fit(a: FitArgs) -> Result<()> {
                 phase("finetune", "camus224", real("train")?, val, a.epochs),
             ]
         }
+        Strategy::Mixed => {
+            let share = a.synthetic_share;
+            if !(0.0..1.0).contains(&share) {
+                bail!("--synthetic-share {share}: give a share in [0, 1)");
+            }
+            let (real_train, synth_train) = (real("train")?, synth("train")?);
+            // Every real sample once per epoch on average, synthetic ones making up `share`.
+            let len = (real_train.len() as f64 / (1.0 - share)).round() as usize;
+            let mix = synboost_train::data::Mix::new(
+                vec![(real_train, 1.0 - share), (synth_train, share)],
+                len,
+                a.seed,
+            )?;
+            let data = format!("camus224 + {} ({:.0}%)", a.synthetic, share * 100.0);
+            vec![phase("train", &data, Arc::new(mix), real("val")?, a.epochs)]
+        }
     };
     let cfg = TrainConfig {
         batch_size: a.batch,
@@ -306,6 +329,11 @@ fn fit(a: FitArgs) -> Result<()> {
     };
     let mut vs = VarStore::new(device);
     let student = Student::new(&vs.root(), &spec)?;
+    if let Some(init) = &a.init {
+        RunDir::load_weights(&mut vs, init)
+            .with_context(|| format!("initialising from {}", init.display()))?;
+        log::info!("initialised from {}", init.display());
+    }
     let run = RunDir::create(&a.out)?;
     let report = train(&mut vs, &student, &phases, &cfg, &run, a.resume)?;
     plot_curves(&run, &report.history)?;

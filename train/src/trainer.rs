@@ -31,6 +31,8 @@ pub enum Strategy {
     Synthetic,
     /// Pretrain on synthetic, finetune on real.
     PtFt,
+    /// Real and synthetic images mixed in one phase (a model that must segment both).
+    Mixed,
 }
 
 impl std::str::FromStr for Strategy {
@@ -40,8 +42,9 @@ impl std::str::FromStr for Strategy {
             "real" => Ok(Self::Real),
             "synthetic" => Ok(Self::Synthetic),
             "pt-ft" => Ok(Self::PtFt),
+            "mixed" => Ok(Self::Mixed),
             _ => Err(format!(
-                "unknown strategy {s:?}: expected real, synthetic or pt-ft"
+                "unknown strategy {s:?}: expected real, synthetic, pt-ft or mixed"
             )),
         }
     }

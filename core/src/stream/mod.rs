@@ -1,0 +1,826 @@
+//! The real-time loop: frames in from the scanner thread, segmentations out, in order.
+//!
+//! ```text
+//!  push(frame, meta) ──copy into a pooled buffer──▶ bounded queue ──▶ worker(s) (Engine each)
+//!        │ (never blocks unless the policy is Block)                        │
+//!        └──── dropped / discarded notices ──────────┐                      ▼
+//!                                                    └──▶ delivery thread: reorder by sequence
+//!                                                              │ ──▶ callback, or
+//!                                                              └──▶ poll queue (bounded)
+//! ```
+//!
+//! - [`Stream::push`] copies the frame into one of a fixed set of buffers allocated at start
+//!   (a buffer grows only when a frame is larger than any before it) and enqueues it. When the
+//!   queue is full the [`QueuePolicy`] decides: drop the oldest queued frame (default), reject
+//!   the new one, or wait (offline use).
+//! - Every accepted frame gets a sequence number and exactly one [`FrameResult`], delivered in
+//!   sequence order: segmented, failed (the engine's error), or dropped (and why). So at any
+//!   time `pushed = processed + failed + dropped + in flight`.
+//! - Each frame carries its own [`ScanMeta`]: a view switch or an unknown phase mid-stream only
+//!   changes the prompts of the frames that carry it.
+//! - [`Stream::stop`] drains (process what is queued) or discards (drop it), joins the threads
+//!   and returns the final [`StreamStats`].
+
+mod latency;
+mod reorder;
+
+pub use latency::LatencyHistogram;
+
+use crate::engine::{Engine, EngineError, Segmentation, Timings};
+use crate::frame::{FrameView, PixelFormat};
+use crate::meta::ScanMeta;
+use crate::structure::Structure;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
+use reorder::{Delivered, Reorder};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What [`Stream::push`] does when the queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueuePolicy {
+    /// Drop the oldest queued frame to make room (live scanning: the newest frame matters).
+    #[default]
+    DropOldest,
+    /// Refuse the new frame ([`StreamError::QueueFull`]).
+    Reject,
+    /// Wait for room (offline processing: nothing may be lost; the caller's thread blocks).
+    Block,
+}
+
+/// How [`Stream::stop`] treats frames still queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StopMode {
+    /// Process every queued frame before stopping.
+    #[default]
+    Drain,
+    /// Drop queued frames (each still gets a [`Outcome::Dropped`] result); frames already in a
+    /// worker finish.
+    Discard,
+}
+
+/// Why a frame was not segmented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// Pushed out of a full queue by a newer frame ([`QueuePolicy::DropOldest`]).
+    Overflow,
+    /// Still queued when the stream stopped with [`StopMode::Discard`].
+    Discarded,
+}
+
+/// Stream settings.
+#[derive(Debug, Clone)]
+pub struct StreamConfig {
+    /// Frames waiting for a worker, at most (≥ 1).
+    pub queue: usize,
+    /// What a push into a full queue does.
+    pub policy: QueuePolicy,
+    /// Worker threads, each with its own engine over shared plans (≥ 1).
+    pub workers: usize,
+    /// Structures segmented in every frame (empty: every structure of the model).
+    pub structures: Vec<Structure>,
+    /// Bytes preallocated per frame buffer (0: buffers grow to the first frames' size).
+    pub frame_bytes: usize,
+    /// Largest frame accepted, bytes (tightly packed).
+    pub max_frame_bytes: usize,
+    /// Results waiting to be polled, at most; when full, the oldest unread result is dropped
+    /// (counted in [`StreamStats::unread_dropped`]), except under [`QueuePolicy::Block`], where
+    /// delivery waits for the reader.
+    pub results: usize,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        Self {
+            queue: 4,
+            policy: QueuePolicy::DropOldest,
+            workers: 1,
+            structures: Vec::new(),
+            frame_bytes: 0,
+            max_frame_bytes: 64 << 20,
+            results: 64,
+        }
+    }
+}
+
+/// Where results go.
+pub enum Delivery {
+    /// Kept for [`Stream::poll`].
+    Poll,
+    /// Handed to this function on the delivery thread, in order. It should return quickly: a
+    /// slow callback holds back later results (not the scanner thread).
+    Callback(Box<dyn FnMut(FrameResult) + Send>),
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Poll => "Poll",
+            Self::Callback(_) => "Callback(..)",
+        })
+    }
+}
+
+/// Time spent on one frame, stage by stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameTimings {
+    /// From push until a worker took the frame.
+    pub queue: Duration,
+    /// The engine's stages (preprocess, text, image model, postprocess).
+    pub engine: Timings,
+    /// From push until the result was delivered (callback called or result pollable).
+    pub total: Duration,
+}
+
+/// What became of a frame.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Segmented.
+    Segmented(Segmentation),
+    /// The engine failed on this frame (the stream goes on).
+    Failed(String),
+    /// Never segmented.
+    Dropped(DropReason),
+}
+
+/// One frame's result.
+#[derive(Debug)]
+pub struct FrameResult {
+    /// Sequence number given by [`Stream::push`], from 0.
+    pub seq: u64,
+    /// The frame's capture time, µs, when it had one.
+    pub timestamp_us: Option<i64>,
+    /// The frame's size.
+    pub width: usize,
+    /// The frame's size.
+    pub height: usize,
+    /// The metadata pushed with the frame.
+    pub meta: ScanMeta,
+    /// Segmentation, failure or drop.
+    pub outcome: Outcome,
+    /// Stage timings (zero for dropped frames, except `total`).
+    pub timings: FrameTimings,
+}
+
+/// Stream counters and latency distribution.
+#[derive(Debug, Clone, Default)]
+pub struct StreamStats {
+    /// Frames accepted by [`Stream::push`].
+    pub pushed: u64,
+    /// Frames refused by [`QueuePolicy::Reject`] (not counted in `pushed`).
+    pub rejected: u64,
+    /// Frames segmented.
+    pub processed: u64,
+    /// Frames the engine failed on.
+    pub failed: u64,
+    /// Frames dropped from a full queue.
+    pub dropped_overflow: u64,
+    /// Frames dropped at a discarding stop.
+    pub discarded: u64,
+    /// Results dropped because nobody polled them in time (their frames count as processed).
+    pub unread_dropped: u64,
+    /// Frames queued or in a worker now.
+    pub in_flight: u64,
+    /// Push-to-result latency of segmented frames.
+    pub latency: LatencyHistogram,
+    /// Push-to-worker wait of segmented frames.
+    pub queue_wait: LatencyHistogram,
+    /// Sum of the engine's stage times over segmented frames (divide by `processed`).
+    pub engine_total: Timings,
+}
+
+impl StreamStats {
+    /// Frames that were accepted and not segmented: overflow plus discarded.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_overflow + self.discarded
+    }
+
+    /// Whether every accepted frame is accounted for (`pushed = processed + failed + dropped
+    /// + in flight`).
+    pub fn balanced(&self) -> bool {
+        self.pushed == self.processed + self.failed + self.dropped() + self.in_flight
+    }
+}
+
+/// Stream errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The configuration cannot work.
+    #[error("stream configuration: {0}")]
+    Config(String),
+    /// A structure the model does not segment, or too many.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The queue is full and the policy is [`QueuePolicy::Reject`].
+    #[error("the queue is full ({0} frames): frame rejected")]
+    QueueFull(usize),
+    /// The frame is larger than [`StreamConfig::max_frame_bytes`].
+    #[error("frame of {bytes} bytes is over the stream's limit of {max}")]
+    FrameTooLarge {
+        /// The frame's packed size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The stream was stopped (or is stopping): no more pushes.
+    #[error("the stream is stopped")]
+    Stopped,
+    /// Polling a stream that delivers through a callback.
+    #[error("this stream delivers results through its callback, not by polling")]
+    NotPolled,
+    /// A thread could not be started.
+    #[error("starting a stream thread: {0}")]
+    Thread(String),
+}
+
+/// A frame copied out of the scanner's buffer.
+struct Job {
+    seq: u64,
+    buf: Vec<u8>,
+    format: PixelFormat,
+    width: usize,
+    height: usize,
+    timestamp_us: Option<i64>,
+    meta: ScanMeta,
+    pushed: Instant,
+}
+
+/// What the delivery thread hears about.
+enum Event {
+    Done(Box<FrameResult>, Instant),
+    Dropped {
+        seq: u64,
+        reason: DropReason,
+        width: usize,
+        height: usize,
+        timestamp_us: Option<i64>,
+        meta: ScanMeta,
+        pushed: Instant,
+    },
+}
+
+/// The producer side, behind one lock so that sequence order is queue order.
+struct Producer {
+    next_seq: u64,
+    queue: Option<Sender<Job>>,
+    events: Option<Sender<Event>>,
+}
+
+struct Shared {
+    stats: Mutex<StreamStats>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Counters stay meaningful after a panic elsewhere; never propagate poisoning.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A running stream. Dropping it stops it, discarding queued frames.
+pub struct Stream {
+    producer: Mutex<Producer>,
+    queue_rx: Receiver<Job>,
+    pool_tx: Sender<Vec<u8>>,
+    pool_rx: Receiver<Vec<u8>>,
+    results: Option<Receiver<FrameResult>>,
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+    delivery: Option<JoinHandle<()>>,
+    config: StreamConfig,
+    structures: Vec<Structure>,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("config", &self.config)
+            .field("structures", &self.structures)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream {
+    /// Start workers and delivery for `engine` (cloned per worker).
+    pub fn start(
+        engine: Engine,
+        config: StreamConfig,
+        delivery: Delivery,
+    ) -> Result<Self, StreamError> {
+        if config.queue == 0 || config.workers == 0 || config.results == 0 {
+            return Err(StreamError::Config(format!(
+                "queue ({}), workers ({}) and results ({}) must be at least 1",
+                config.queue, config.workers, config.results
+            )));
+        }
+        if config.workers > 64 || config.queue > 4096 || config.results > 1 << 16 {
+            return Err(StreamError::Config(
+                "at most 64 workers, a queue of 4096 and 65536 results".into(),
+            ));
+        }
+        if config.frame_bytes > config.max_frame_bytes {
+            return Err(StreamError::Config(format!(
+                "frame_bytes {} is over max_frame_bytes {}",
+                config.frame_bytes, config.max_frame_bytes
+            )));
+        }
+        let structures = if config.structures.is_empty() {
+            engine.manifest().structures.clone()
+        } else {
+            config.structures.clone()
+        };
+        engine.check_structures(&structures)?;
+
+        // Buffers: one per queue slot, one per worker and one being filled by the producer, so
+        // a push never waits for memory.
+        let (queue_tx, queue_rx) = crossbeam_channel::bounded::<Job>(config.queue);
+        let n_buffers = config.queue + config.workers + 1;
+        let (pool_tx, pool_rx) = crossbeam_channel::bounded::<Vec<u8>>(n_buffers);
+        for _ in 0..n_buffers {
+            // Cannot fail: the pool has room for every buffer.
+            let _ = pool_tx.try_send(Vec::with_capacity(config.frame_bytes));
+        }
+        let (events_tx, events_rx) = crossbeam_channel::unbounded::<Event>();
+        let shared = Arc::new(Shared {
+            stats: Mutex::new(StreamStats::default()),
+        });
+
+        let (results_tx, results_rx, callback) = match delivery {
+            Delivery::Poll => {
+                let (tx, rx) = crossbeam_channel::bounded(config.results);
+                (Some(tx), Some(rx), None)
+            }
+            Delivery::Callback(cb) => (None, None, Some(cb)),
+        };
+
+        let mut workers = Vec::with_capacity(config.workers);
+        let mut engine = Some(engine);
+        for w in 0..config.workers {
+            let eng = match (w + 1 == config.workers, engine.as_ref()) {
+                (true, _) => engine.take(),
+                (false, Some(e)) => Some(e.try_clone()),
+                (false, None) => None,
+            };
+            let Some(eng) = eng else {
+                return Err(StreamError::Config("no engine for a worker".into()));
+            };
+            let worker = Worker {
+                engine: eng,
+                structures: structures.clone(),
+                queue: queue_rx.clone(),
+                pool: pool_tx.clone(),
+                events: events_tx.clone(),
+            };
+            let h = std::thread::Builder::new()
+                .name(format!("synboost-worker-{w}"))
+                .spawn(move || worker.run())
+                .map_err(|e| StreamError::Thread(e.to_string()))?;
+            workers.push(h);
+        }
+
+        let out = Output {
+            callback,
+            results: results_tx,
+            results_rx: results_rx.clone(),
+            block: config.policy == QueuePolicy::Block,
+            shared: Arc::clone(&shared),
+        };
+        let delivery = std::thread::Builder::new()
+            .name("synboost-delivery".into())
+            .spawn(move || deliver(events_rx, out))
+            .map_err(|e| StreamError::Thread(e.to_string()))?;
+
+        Ok(Self {
+            producer: Mutex::new(Producer {
+                next_seq: 0,
+                queue: Some(queue_tx),
+                events: Some(events_tx),
+            }),
+            queue_rx,
+            pool_tx,
+            pool_rx,
+            results: results_rx,
+            shared,
+            workers,
+            delivery: Some(delivery),
+            config,
+            structures,
+        })
+    }
+
+    /// The structures segmented in every frame.
+    pub fn structures(&self) -> &[Structure] {
+        &self.structures
+    }
+
+    /// The configuration the stream runs with.
+    pub fn config(&self) -> &StreamConfig {
+        &self.config
+    }
+
+    /// Copy a frame into the stream and return its sequence number. Never blocks unless the
+    /// policy is [`QueuePolicy::Block`] (then it waits for room).
+    pub fn push(&self, frame: &FrameView<'_>, meta: &ScanMeta) -> Result<u64, StreamError> {
+        let bpp = frame.format().bytes_per_pixel();
+        let row = frame.width() * bpp;
+        let bytes = row * frame.height();
+        if bytes > self.config.max_frame_bytes {
+            return Err(StreamError::FrameTooLarge {
+                bytes,
+                max: self.config.max_frame_bytes,
+            });
+        }
+        let pushed = Instant::now();
+        let mut p = lock(&self.producer);
+        let (Some(queue), Some(events)) = (p.queue.clone(), p.events.clone()) else {
+            return Err(StreamError::Stopped);
+        };
+        // A buffer: free in the pool by construction (one more than can be queued or in
+        // workers); under another producer's race, take the oldest queued frame's.
+        let mut buf = match self.pool_rx.try_recv() {
+            Ok(b) => b,
+            Err(_) => match self.config.policy {
+                QueuePolicy::Block => self.pool_rx.recv().map_err(|_| StreamError::Stopped)?,
+                QueuePolicy::Reject => {
+                    lock(&self.shared.stats).rejected += 1;
+                    return Err(StreamError::QueueFull(self.config.queue));
+                }
+                QueuePolicy::DropOldest => match self.queue_rx.try_recv() {
+                    Ok(old) => self.drop_job(old, &events),
+                    Err(_) => self.pool_rx.recv().map_err(|_| StreamError::Stopped)?,
+                },
+            },
+        };
+        buf.clear();
+        if buf.capacity() < bytes {
+            log::debug!("stream buffer grows to {bytes} bytes");
+        }
+        for y in 0..frame.height() {
+            if let Some(r) = frame.row(y) {
+                buf.extend_from_slice(&r[..row]);
+            }
+        }
+        {
+            // Counted before it is queued, so that a fast worker never finishes it first.
+            let mut s = lock(&self.shared.stats);
+            s.pushed += 1;
+            s.in_flight += 1;
+        }
+        let unpush = |rejected: bool| {
+            let mut s = lock(&self.shared.stats);
+            s.pushed -= 1;
+            s.in_flight -= 1;
+            if rejected {
+                s.rejected += 1;
+            }
+        };
+        let mut job = Job {
+            seq: p.next_seq,
+            buf,
+            format: frame.format(),
+            width: frame.width(),
+            height: frame.height(),
+            timestamp_us: frame.timestamp_us(),
+            meta: meta.clone(),
+            pushed,
+        };
+        loop {
+            match queue.try_send(job) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(j)) => {
+                    let _ = self.pool_tx.try_send(j.buf);
+                    unpush(false);
+                    return Err(StreamError::Stopped);
+                }
+                Err(TrySendError::Full(j)) => match self.config.policy {
+                    QueuePolicy::Reject => {
+                        let _ = self.pool_tx.try_send(j.buf);
+                        unpush(true);
+                        return Err(StreamError::QueueFull(self.config.queue));
+                    }
+                    QueuePolicy::Block => {
+                        if let Err(e) = queue.send(j) {
+                            let _ = self.pool_tx.try_send(e.into_inner().buf);
+                            unpush(false);
+                            return Err(StreamError::Stopped);
+                        }
+                        break;
+                    }
+                    QueuePolicy::DropOldest => {
+                        if let Ok(old) = self.queue_rx.try_recv() {
+                            let b = self.drop_job(old, &events);
+                            let _ = self.pool_tx.try_send(b);
+                        }
+                        job = j;
+                    }
+                },
+            }
+        }
+        let seq = p.next_seq;
+        p.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// Report a queued job as dropped and hand back its buffer.
+    fn drop_job(&self, job: Job, events: &Sender<Event>) -> Vec<u8> {
+        let Job {
+            seq,
+            buf,
+            width,
+            height,
+            timestamp_us,
+            meta,
+            pushed,
+            ..
+        } = job;
+        let _ = events.send(Event::Dropped {
+            seq,
+            reason: DropReason::Overflow,
+            width,
+            height,
+            timestamp_us,
+            meta,
+            pushed,
+        });
+        buf
+    }
+
+    /// The next result in sequence order: waits up to `timeout` (`None`: forever). `Ok(None)`
+    /// on timeout; [`StreamError::Stopped`] once the stream has stopped and every result was
+    /// read.
+    pub fn poll(&self, timeout: Option<Duration>) -> Result<Option<FrameResult>, StreamError> {
+        let rx = self.results.as_ref().ok_or(StreamError::NotPolled)?;
+        let r = match timeout {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(t) => rx.recv_timeout(t),
+        };
+        match r {
+            Ok(r) => Ok(Some(r)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Err(StreamError::Stopped),
+        }
+    }
+
+    /// The next result if one is ready.
+    pub fn try_poll(&self) -> Result<Option<FrameResult>, StreamError> {
+        let rx = self.results.as_ref().ok_or(StreamError::NotPolled)?;
+        match rx.try_recv() {
+            Ok(r) => Ok(Some(r)),
+            Err(TryRecvError::Empty) => Ok(None),
+            Err(TryRecvError::Disconnected) => Err(StreamError::Stopped),
+        }
+    }
+
+    /// Counters and latencies so far.
+    pub fn stats(&self) -> StreamStats {
+        lock(&self.shared.stats).clone()
+    }
+
+    /// Whether [`Stream::stop`] has been called.
+    pub fn is_stopped(&self) -> bool {
+        lock(&self.producer).queue.is_none()
+    }
+
+    /// Stop: no more pushes; queued frames are processed ([`StopMode::Drain`]) or dropped
+    /// ([`StopMode::Discard`]); threads are joined. Results already delivered stay pollable.
+    /// Calling it again returns the same final stats.
+    pub fn stop(&mut self, mode: StopMode) -> StreamStats {
+        let events = {
+            let mut p = lock(&self.producer);
+            p.queue = None;
+            p.events.take()
+        };
+        if let (StopMode::Discard, Some(events)) = (mode, events.as_ref()) {
+            while let Ok(job) = self.queue_rx.try_recv() {
+                let _ = events.send(Event::Dropped {
+                    seq: job.seq,
+                    reason: DropReason::Discarded,
+                    width: job.width,
+                    height: job.height,
+                    timestamp_us: job.timestamp_us,
+                    meta: job.meta,
+                    pushed: job.pushed,
+                });
+                let _ = self.pool_tx.try_send(job.buf);
+            }
+        }
+        drop(events);
+        for h in self.workers.drain(..) {
+            if h.join().is_err() {
+                log::error!("a stream worker panicked outside a frame");
+            }
+        }
+        if let Some(h) = self.delivery.take()
+            && h.join().is_err()
+        {
+            log::error!("the stream delivery thread panicked");
+        }
+        self.stats()
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.stop(StopMode::Discard);
+    }
+}
+
+impl Engine {
+    /// Check that `structures` can be segmented together by this engine.
+    pub fn check_structures(&self, structures: &[Structure]) -> Result<(), EngineError> {
+        let max = self.spec().structures.len();
+        if structures.is_empty() {
+            return Err(EngineError::NoStructure);
+        }
+        if structures.len() > max {
+            return Err(EngineError::TooMany {
+                asked: structures.len(),
+                max,
+            });
+        }
+        for (k, s) in structures.iter().enumerate() {
+            if !self.manifest().structures.contains(s) || structures[..k].contains(s) {
+                return Err(EngineError::Structure(*s));
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Worker {
+    engine: Engine,
+    structures: Vec<Structure>,
+    queue: Receiver<Job>,
+    pool: Sender<Vec<u8>>,
+    events: Sender<Event>,
+}
+
+impl Worker {
+    fn run(mut self) {
+        while let Ok(job) = self.queue.recv() {
+            let started = Instant::now();
+            let outcome = self.segment(&job);
+            let Job {
+                seq,
+                buf,
+                width,
+                height,
+                timestamp_us,
+                meta,
+                pushed,
+                ..
+            } = job;
+            let _ = self.pool.try_send(buf);
+            let engine = match &outcome {
+                Outcome::Segmented(s) => s.timings,
+                _ => Timings::default(),
+            };
+            let result = FrameResult {
+                seq,
+                timestamp_us,
+                width,
+                height,
+                meta,
+                outcome,
+                timings: FrameTimings {
+                    queue: started - pushed,
+                    engine,
+                    total: Duration::ZERO,
+                },
+            };
+            if self
+                .events
+                .send(Event::Done(Box::new(result), pushed))
+                .is_err()
+            {
+                break;
+            }
+        }
+    }
+
+    fn segment(&mut self, job: &Job) -> Outcome {
+        let bpp = job.format.bytes_per_pixel();
+        let frame = match FrameView::new(job.format, job.width, job.height, job.width * bpp, &job.buf)
+        {
+            Ok(f) => f,
+            Err(e) => return Outcome::Failed(e.to_string()),
+        };
+        let frame = match job.timestamp_us {
+            Some(t) => frame.with_timestamp_us(t),
+            None => frame,
+        };
+        let (engine, structures, meta) = (&mut self.engine, &self.structures, &job.meta);
+        match catch_unwind(AssertUnwindSafe(|| {
+            engine.segment(&frame, meta, structures)
+        })) {
+            Ok(Ok(s)) => Outcome::Segmented(s),
+            Ok(Err(e)) => Outcome::Failed(e.to_string()),
+            Err(_) => {
+                log::error!("the engine panicked on frame {}", job.seq);
+                Outcome::Failed("internal error: the engine panicked on this frame".into())
+            }
+        }
+    }
+}
+
+/// The delivery thread's ends.
+struct Output {
+    callback: Option<Box<dyn FnMut(FrameResult) + Send>>,
+    results: Option<Sender<FrameResult>>,
+    results_rx: Option<Receiver<FrameResult>>,
+    block: bool,
+    shared: Arc<Shared>,
+}
+
+impl Output {
+    fn emit(&mut self, mut r: FrameResult, pushed: Instant) {
+        r.timings.total = pushed.elapsed();
+        {
+            let mut s = lock(&self.shared.stats);
+            s.in_flight = s.in_flight.saturating_sub(1);
+            match &r.outcome {
+                Outcome::Segmented(seg) => {
+                    s.processed += 1;
+                    s.latency.record(r.timings.total);
+                    s.queue_wait.record(r.timings.queue);
+                    let t = &mut s.engine_total;
+                    t.preprocess += seg.timings.preprocess;
+                    t.text += seg.timings.text;
+                    t.image += seg.timings.image;
+                    t.postprocess += seg.timings.postprocess;
+                    t.total += seg.timings.total;
+                }
+                Outcome::Failed(_) => s.failed += 1,
+                Outcome::Dropped(DropReason::Overflow) => s.dropped_overflow += 1,
+                Outcome::Dropped(DropReason::Discarded) => s.discarded += 1,
+            }
+        }
+        if let Some(cb) = self.callback.as_mut() {
+            if catch_unwind(AssertUnwindSafe(|| cb(r))).is_err() {
+                log::error!("the result callback panicked");
+            }
+            return;
+        }
+        let Some(tx) = self.results.as_ref() else {
+            return;
+        };
+        if self.block {
+            let _ = tx.send(r);
+            return;
+        }
+        let mut r = r;
+        loop {
+            match tx.try_send(r) {
+                Ok(()) | Err(TrySendError::Disconnected(_)) => return,
+                Err(TrySendError::Full(back)) => {
+                    r = back;
+                    if let Some(rx) = self.results_rx.as_ref()
+                        && rx.try_recv().is_ok()
+                    {
+                        lock(&self.shared.stats).unread_dropped += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn deliver(events: Receiver<Event>, mut out: Output) {
+    let mut order = Reorder::new();
+    for ev in events.iter() {
+        let (seq, item) = match ev {
+            Event::Done(r, pushed) => (r.seq, (*r, pushed)),
+            Event::Dropped {
+                seq,
+                reason,
+                width,
+                height,
+                timestamp_us,
+                meta,
+                pushed,
+            } => (
+                seq,
+                (
+                    FrameResult {
+                        seq,
+                        timestamp_us,
+                        width,
+                        height,
+                        meta,
+                        outcome: Outcome::Dropped(reason),
+                        timings: FrameTimings::default(),
+                    },
+                    pushed,
+                ),
+            ),
+        };
+        order.insert(seq, item);
+        while let Some(Delivered((r, pushed))) = order.next() {
+            out.emit(r, pushed);
+        }
+    }
+    // Every sender is gone: whatever is left (there should be nothing) goes out in order.
+    for (r, pushed) in order.rest() {
+        out.emit(r, pushed);
+    }
+}
