@@ -34,6 +34,10 @@ need=()
 command -v cc >/dev/null || need+=(gcc)
 command -v c++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
+# nm/readelf check libsynboost.so's exports and soname; pkg-config builds a client the way a
+# vendor would.
+command -v nm >/dev/null || need+=(binutils)
+command -v pkg-config >/dev/null || need+=(pkgconf)
 command -v python3 >/dev/null || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 # dciodvfy validates the DICOM files the simulator writes.

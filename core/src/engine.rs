@@ -35,6 +35,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::tract_linalg::multithread::{Executor, multithread_tract_scope};
 
 /// Bundle file role of the text graph.
 pub const ROLE_TEXT: &str = "text";
@@ -80,6 +81,9 @@ pub struct EngineOptions {
     pub fill_holes: bool,
     /// Timed runs per variant when choosing automatically.
     pub auto_trials: usize,
+    /// Threads one frame's matrix products may use (tract's multithreaded kernels), 1 to 64.
+    /// Engines cloned with [`Engine::try_clone`] share the pool.
+    pub threads: usize,
 }
 
 impl Default for EngineOptions {
@@ -90,6 +94,7 @@ impl Default for EngineOptions {
             largest_component: true,
             fill_holes: true,
             auto_trials: 5,
+            threads: 1,
         }
     }
 }
@@ -283,6 +288,7 @@ pub struct Engine {
     post_opts: PostprocessOptions,
     mapper: FrameMapper,
     options: EngineOptions,
+    executor: Executor,
     input: Vec<u8>,
 }
 
@@ -304,8 +310,38 @@ fn plan(bytes: &[u8], stage: &'static str) -> Result<Plan, EngineError> {
         .map_err(rt(stage))
 }
 
-fn run(plan: &Plan, inputs: TVec<TValue>, stage: &'static str) -> Result<Tensor, EngineError> {
-    let mut out = plan.run(inputs).map_err(rt(stage))?;
+/// tract's executor for a thread count: single-threaded for 1, else a named pool.
+fn executor(threads: usize) -> Result<Executor, EngineError> {
+    if !(1..=64).contains(&threads) {
+        return Err(EngineError::Inconsistent(format!(
+            "engine threads {threads}: give 1 to 64"
+        )));
+    }
+    if threads == 1 {
+        return Ok(Executor::SingleThread);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("synboost-tract-{i}"))
+        .build()
+        .map(|p| Executor::MultiThread(Arc::new(p)))
+        .map_err(|e| EngineError::Runtime {
+            stage: "starting the inference threads",
+            message: e.to_string(),
+        })
+}
+
+fn run(
+    plan: &Plan,
+    executor: &Executor,
+    inputs: TVec<TValue>,
+    stage: &'static str,
+) -> Result<Tensor, EngineError> {
+    let mut out = match executor {
+        Executor::SingleThread => plan.run(inputs),
+        ex => multithread_tract_scope(ex.clone(), || plan.run(inputs)),
+    }
+    .map_err(rt(stage))?;
     if out.is_empty() {
         return Err(EngineError::Runtime {
             stage,
@@ -328,6 +364,7 @@ impl Engine {
         // structures against the spec and the vocabulary size.
         let spec = &m.spec;
         let tokenizer = Tokenizer::new(bundle.vocab().clone(), spec.text.max_len);
+        let executor = executor(options.threads)?;
         let text = plan(bundle.file(ROLE_TEXT)?, "loading the text graph")?;
         let f32_plan = plan(bundle.file(ROLE_IMAGE)?, "loading the image graph")?;
         let int8_plan = match bundle.file(ROLE_IMAGE_INT8) {
@@ -344,8 +381,8 @@ impl Engine {
         let (image, variant) = match (options.variant, int8_plan) {
             (VariantChoice::Int8, Some(p)) => (p, Variant::Int8),
             (VariantChoice::Auto, Some(p)) => {
-                let t32 = time_image(spec, &f32_plan, options.auto_trials)?;
-                let t8 = time_image(spec, &p, options.auto_trials)?;
+                let t32 = time_image(spec, &f32_plan, &executor, options.auto_trials)?;
+                let t8 = time_image(spec, &p, &executor, options.auto_trials)?;
                 log::info!(
                     "{}: image graph f32 {:.2} ms, int8 {:.2} ms per frame; using {}",
                     m.name,
@@ -380,6 +417,7 @@ impl Engine {
             },
             mapper: FrameMapper::default(),
             input: Vec::new(),
+            executor,
             options,
             manifest: m,
         })
@@ -399,6 +437,7 @@ impl Engine {
             post_opts: self.post_opts,
             mapper: FrameMapper::default(),
             options: self.options.clone(),
+            executor: self.executor.clone(),
             input: Vec::new(),
         }
     }
@@ -455,7 +494,12 @@ impl Engine {
                 source,
             })?;
         let t = Tensor::from_shape(&[1, ids.len()], &ids).map_err(rt("text input"))?;
-        let out = run(&self.text, tvec!(t.into_tvalue()), "running the text graph")?;
+        let out = run(
+            &self.text,
+            &self.executor,
+            tvec!(t.into_tvalue()),
+            "running the text graph",
+        )?;
         let v: Arc<[f32]> = out
             .try_as_plain_ram()
             .and_then(|p| p.as_slice::<f32>())
@@ -571,6 +615,7 @@ impl Engine {
             .map_err(rt("conditioning input"))?;
         let out = run(
             &self.image,
+            &self.executor,
             tvec!(ft.into_tvalue(), ct.into_tvalue()),
             "running the image graph",
         )?;
@@ -632,7 +677,12 @@ impl Engine {
 }
 
 /// Median time of the image graph on a mid-grey frame with zero conditioning.
-fn time_image(spec: &ModelSpec, plan: &Plan, trials: usize) -> Result<Duration, EngineError> {
+fn time_image(
+    spec: &ModelSpec,
+    plan: &Plan,
+    executor: &Executor,
+    trials: usize,
+) -> Result<Duration, EngineError> {
     let (h, w, s, c) = (
         spec.input.height,
         spec.input.width,
@@ -646,7 +696,12 @@ fn time_image(spec: &ModelSpec, plan: &Plan, trials: usize) -> Result<Duration, 
         let ft = Tensor::from_shape(&[1, 1, h, w], &frame).map_err(rt("timing"))?;
         let ct = Tensor::from_shape(&[s, c], &cond).map_err(rt("timing"))?;
         let t = Instant::now();
-        run(plan, tvec!(ft.into_tvalue(), ct.into_tvalue()), "timing")?;
+        run(
+            plan,
+            executor,
+            tvec!(ft.into_tvalue(), ct.into_tvalue()),
+            "timing",
+        )?;
         times.push(t.elapsed());
     }
     times.remove(0); // warm-up

@@ -63,13 +63,17 @@ fn drain(s: &Stream) -> Vec<FrameResult> {
 
 fn assert_in_order(results: &[FrameResult], pushed: u64) {
     let seqs: Vec<u64> = results.iter().map(|r| r.seq).collect();
-    assert_eq!(seqs, (0..pushed).collect::<Vec<_>>(), "one result per frame, in order");
+    assert_eq!(
+        seqs,
+        (0..pushed).collect::<Vec<_>>(),
+        "one result per frame, in order"
+    );
 }
 
 #[test]
 fn block_policy_processes_every_frame_in_order() {
     let (_d, e) = engine();
-    let mut s = Stream::start(
+    let s = Stream::start(
         e,
         StreamConfig {
             policy: QueuePolicy::Block,
@@ -101,7 +105,10 @@ fn block_policy_processes_every_frame_in_order() {
         assert!(seg.structures.iter().all(|m| m.mask.width() == W));
         assert!(r.timings.total >= r.timings.queue + r.timings.engine.total);
     }
-    assert_eq!((stats.pushed, stats.processed, stats.dropped()), (20, 20, 0));
+    assert_eq!(
+        (stats.pushed, stats.processed, stats.dropped()),
+        (20, 20, 0)
+    );
     assert!(stats.balanced());
     assert_eq!(stats.latency.count(), 20);
     assert!(stats.latency.quantile(0.99) <= stats.latency.max());
@@ -115,7 +122,7 @@ fn block_policy_processes_every_frame_in_order() {
 #[test]
 fn drop_oldest_under_overload_accounts_for_every_frame() {
     let (_d, e) = engine();
-    let mut s = Stream::start(
+    let s = Stream::start(
         e,
         StreamConfig {
             queue: 2,
@@ -152,7 +159,7 @@ fn drop_oldest_under_overload_accounts_for_every_frame() {
 #[test]
 fn reject_policy_refuses_without_consuming_sequence_numbers() {
     let (_d, e) = engine();
-    let mut s = Stream::start(
+    let s = Stream::start(
         e,
         StreamConfig {
             queue: 1,
@@ -186,7 +193,7 @@ fn reject_policy_refuses_without_consuming_sequence_numbers() {
 #[test]
 fn discarding_stop_drops_queued_frames_and_reports_them() {
     let (_d, e) = engine();
-    let mut s = Stream::start(
+    let s = Stream::start(
         e,
         StreamConfig {
             queue: 64,
@@ -216,7 +223,7 @@ fn callbacks_arrive_in_order_from_several_workers() {
     let (_d, e) = engine();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
-    let mut s = Stream::start(
+    let s = Stream::start(
         e,
         StreamConfig {
             queue: 8,
@@ -250,7 +257,7 @@ fn callbacks_arrive_in_order_from_several_workers() {
 #[test]
 fn metadata_changes_mid_stream_change_only_their_frames_prompts() {
     let (_d, e) = engine();
-    let mut s = Stream::start(
+    let s = Stream::start(
         e,
         StreamConfig {
             policy: QueuePolicy::Block,
@@ -312,7 +319,7 @@ fn a_failing_frame_is_reported_and_the_stream_goes_on() {
         }),
         ..PreprocessOptions::default()
     });
-    let mut s = Stream::start(
+    let s = Stream::start(
         e,
         StreamConfig {
             policy: QueuePolicy::Block,
@@ -329,7 +336,11 @@ fn a_failing_frame_is_reported_and_the_stream_goes_on() {
         .unwrap();
     let stats = s.stop(StopMode::Drain);
     let r = drain(&s);
-    assert!(matches!(&r[0].outcome, Outcome::Failed(m) if m.contains("overlap")), "{:?}", r[0].outcome);
+    assert!(
+        matches!(&r[0].outcome, Outcome::Failed(m) if m.contains("overlap")),
+        "{:?}",
+        r[0].outcome
+    );
     assert!(matches!(r[1].outcome, Outcome::Segmented(_)));
     assert_eq!((stats.failed, stats.processed), (1, 1));
     assert!(stats.balanced());
@@ -338,7 +349,7 @@ fn a_failing_frame_is_reported_and_the_stream_goes_on() {
 #[test]
 fn unread_results_are_bounded() {
     let (_d, e) = engine();
-    let mut s = Stream::start(
+    let s = Stream::start(
         e,
         StreamConfig {
             queue: 32,
@@ -358,6 +369,46 @@ fn unread_results_are_bounded() {
     assert_eq!(r.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![9, 10, 11]);
     assert_eq!(stats.unread_dropped, 9);
     assert_eq!(stats.processed, 12);
+}
+
+#[test]
+fn stopping_a_blocking_stream_nobody_polls_does_not_hang() {
+    let (_d, e) = engine();
+    let s = Stream::start(
+        e,
+        StreamConfig {
+            policy: QueuePolicy::Block,
+            results: 2,
+            ..StreamConfig::default()
+        },
+        Delivery::Poll,
+    )
+    .unwrap();
+    let f = pixels(7);
+    let v = FrameView::gray8(W, H, &f).unwrap();
+    for _ in 0..8 {
+        s.push(&v, &meta()).unwrap();
+    }
+    let stats = s.stop(StopMode::Drain);
+    assert_eq!(stats.processed, 8);
+    assert_eq!(stats.unread_dropped, 6);
+    assert_eq!(drain(&s).len(), 2);
+    // And dropping one mid-stream does not hang either.
+    let (_d2, e2) = engine();
+    let s2 = Stream::start(
+        e2,
+        StreamConfig {
+            policy: QueuePolicy::Block,
+            results: 1,
+            ..StreamConfig::default()
+        },
+        Delivery::Poll,
+    )
+    .unwrap();
+    for _ in 0..6 {
+        s2.push(&v, &meta()).unwrap();
+    }
+    drop(s2);
 }
 
 #[test]

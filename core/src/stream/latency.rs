@@ -90,7 +90,11 @@ impl LatencyHistogram {
         if self.count == 0 {
             return Duration::ZERO;
         }
-        let q = if q.is_finite() { q.clamp(0.0, 1.0) } else { 1.0 };
+        let q = if q.is_finite() {
+            q.clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
         let rank = ((q * self.count as f64).ceil() as u64).max(1);
         let mut seen = 0;
         for (i, &c) in self.counts.iter().enumerate() {

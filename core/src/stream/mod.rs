@@ -30,9 +30,12 @@ use crate::engine::{Engine, EngineError, Segmentation, Timings};
 use crate::frame::{FrameView, PixelFormat};
 use crate::meta::ScanMeta;
 use crate::structure::Structure;
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{
+    Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
+};
 use reorder::{Delivered, Reorder};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -87,7 +90,7 @@ pub struct StreamConfig {
     pub max_frame_bytes: usize,
     /// Results waiting to be polled, at most; when full, the oldest unread result is dropped
     /// (counted in [`StreamStats::unread_dropped`]), except under [`QueuePolicy::Block`], where
-    /// delivery waits for the reader.
+    /// delivery waits for the reader until the stream is stopped.
     pub results: usize,
 }
 
@@ -138,7 +141,7 @@ pub struct FrameTimings {
 #[derive(Debug)]
 pub enum Outcome {
     /// Segmented.
-    Segmented(Segmentation),
+    Segmented(Box<Segmentation>),
     /// The engine failed on this frame (the stream goes on).
     Failed(String),
     /// Never segmented.
@@ -270,6 +273,8 @@ struct Producer {
 
 struct Shared {
     stats: Mutex<StreamStats>,
+    /// Set by [`Stream::stop`]: a blocked delivery gives up waiting for a reader.
+    stopping: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -285,8 +290,8 @@ pub struct Stream {
     pool_rx: Receiver<Vec<u8>>,
     results: Option<Receiver<FrameResult>>,
     shared: Arc<Shared>,
-    workers: Vec<JoinHandle<()>>,
-    delivery: Option<JoinHandle<()>>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    delivery: Mutex<Option<JoinHandle<()>>>,
     config: StreamConfig,
     structures: Vec<Structure>,
 }
@@ -343,6 +348,7 @@ impl Stream {
         let (events_tx, events_rx) = crossbeam_channel::unbounded::<Event>();
         let shared = Arc::new(Shared {
             stats: Mutex::new(StreamStats::default()),
+            stopping: AtomicBool::new(false),
         });
 
         let (results_tx, results_rx, callback) = match delivery {
@@ -401,8 +407,8 @@ impl Stream {
             pool_rx,
             results: results_rx,
             shared,
-            workers,
-            delivery: Some(delivery),
+            workers: Mutex::new(workers),
+            delivery: Mutex::new(Some(delivery)),
             config,
             structures,
         })
@@ -583,8 +589,10 @@ impl Stream {
 
     /// Stop: no more pushes; queued frames are processed ([`StopMode::Drain`]) or dropped
     /// ([`StopMode::Discard`]); threads are joined. Results already delivered stay pollable.
-    /// Calling it again returns the same final stats.
-    pub fn stop(&mut self, mode: StopMode) -> StreamStats {
+    /// Calling it again returns the same final stats. Safe to call from any thread, also while
+    /// another thread pushes (its push then fails with [`StreamError::Stopped`]).
+    pub fn stop(&self, mode: StopMode) -> StreamStats {
+        self.shared.stopping.store(true, Ordering::Release);
         let events = {
             let mut p = lock(&self.producer);
             p.queue = None;
@@ -605,12 +613,14 @@ impl Stream {
             }
         }
         drop(events);
-        for h in self.workers.drain(..) {
+        let workers: Vec<JoinHandle<()>> = lock(&self.workers).drain(..).collect();
+        for h in workers {
             if h.join().is_err() {
                 log::error!("a stream worker panicked outside a frame");
             }
         }
-        if let Some(h) = self.delivery.take()
+        let delivery = lock(&self.delivery).take();
+        if let Some(h) = delivery
             && h.join().is_err()
         {
             log::error!("the stream delivery thread panicked");
@@ -621,6 +631,8 @@ impl Stream {
 
 impl Drop for Stream {
     fn drop(&mut self) {
+        // Nobody will read: let a blocked delivery see a disconnected queue.
+        self.results.take();
         self.stop(StopMode::Discard);
     }
 }
@@ -700,11 +712,11 @@ impl Worker {
 
     fn segment(&mut self, job: &Job) -> Outcome {
         let bpp = job.format.bytes_per_pixel();
-        let frame = match FrameView::new(job.format, job.width, job.height, job.width * bpp, &job.buf)
-        {
-            Ok(f) => f,
-            Err(e) => return Outcome::Failed(e.to_string()),
-        };
+        let frame =
+            match FrameView::new(job.format, job.width, job.height, job.width * bpp, &job.buf) {
+                Ok(f) => f,
+                Err(e) => return Outcome::Failed(e.to_string()),
+            };
         let frame = match job.timestamp_us {
             Some(t) => frame.with_timestamp_us(t),
             None => frame,
@@ -713,7 +725,7 @@ impl Worker {
         match catch_unwind(AssertUnwindSafe(|| {
             engine.segment(&frame, meta, structures)
         })) {
-            Ok(Ok(s)) => Outcome::Segmented(s),
+            Ok(Ok(s)) => Outcome::Segmented(Box::new(s)),
             Ok(Err(e)) => Outcome::Failed(e.to_string()),
             Err(_) => {
                 log::error!("the engine panicked on frame {}", job.seq);
@@ -764,11 +776,15 @@ impl Output {
         let Some(tx) = self.results.as_ref() else {
             return;
         };
-        if self.block {
-            let _ = tx.send(r);
-            return;
-        }
         let mut r = r;
+        // Under Block the reader is waited for, until the stream stops: a stopping stream
+        // nobody polls must not hang, so then the oldest unread result makes room.
+        while self.block && !self.shared.stopping.load(Ordering::Acquire) {
+            match tx.send_timeout(r, Duration::from_millis(20)) {
+                Ok(()) | Err(SendTimeoutError::Disconnected(_)) => return,
+                Err(SendTimeoutError::Timeout(back)) => r = back,
+            }
+        }
         loop {
             match tx.try_send(r) {
                 Ok(()) | Err(TrySendError::Disconnected(_)) => return,

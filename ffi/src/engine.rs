@@ -1,0 +1,340 @@
+//! `sb_engine`: a loaded model bundle, for single frames and as the source of streams.
+
+use crate::result::sb_result;
+use crate::status::{
+    Error, HandleError, Result, SB_ERR_BUNDLE, SB_ERR_FRAME, SB_ERR_INVALID, SB_ERR_MODEL, SB_OK,
+    c_string, guard, read_sized, sb_status, write_sized,
+};
+use crate::types::{
+    frame_from, meta_from, sb_frame, sb_meta, sb_structures, structure_bit, structures_from,
+};
+use std::ffi::{CStr, CString, c_char};
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+use synboost_core::engine::{Engine, EngineError, EngineOptions, Variant, VariantChoice};
+
+/// Which image model runs (`SB_VARIANT_*`).
+pub type sb_variant = u32;
+/// Time both variants at load (when the bundle has int8) and keep the faster.
+pub const SB_VARIANT_AUTO: sb_variant = 0;
+/// Float32.
+pub const SB_VARIANT_F32: sb_variant = 1;
+/// Static int8 (an error at open if the bundle has none).
+pub const SB_VARIANT_INT8: sb_variant = 2;
+
+/// Engine settings; get the defaults from `sb_engine_options_defaults`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sb_engine_options {
+    /// `sizeof(sb_engine_options)`.
+    pub struct_size: u32,
+    /// `SB_VARIANT_*` (default `SB_VARIANT_AUTO`).
+    pub variant: sb_variant,
+    /// Distinct prompts whose text encoding is cached, 1 to 65536 (default 64).
+    pub prompt_cache: u32,
+    /// Keep only each mask's largest connected component: 1 (default) or 0.
+    pub largest_component: u32,
+    /// Fill holes in each mask: 1 (default) or 0.
+    pub fill_holes: u32,
+    /// Threads one frame's matrix products may use, 1 to 64 (default 1). Streams with several
+    /// workers share them.
+    pub threads: u32,
+}
+
+impl Default for sb_engine_options {
+    fn default() -> Self {
+        let d = EngineOptions::default();
+        Self {
+            struct_size: std::mem::size_of::<Self>() as u32,
+            variant: SB_VARIANT_AUTO,
+            prompt_cache: d.prompt_cache as u32,
+            largest_component: u32::from(d.largest_component),
+            fill_holes: u32::from(d.fill_holes),
+            threads: d.threads as u32,
+        }
+    }
+}
+
+fn flag(v: u32, what: &str) -> Result<bool> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(Error::invalid(format!(
+            "sb_engine_options.{what} = {v}: give 0 or 1"
+        ))),
+    }
+}
+
+impl sb_engine_options {
+    fn to_core(self) -> Result<EngineOptions> {
+        let variant = match self.variant {
+            SB_VARIANT_AUTO => VariantChoice::Auto,
+            SB_VARIANT_F32 => VariantChoice::F32,
+            SB_VARIANT_INT8 => VariantChoice::Int8,
+            v => {
+                return Err(Error::invalid(format!(
+                    "sb_engine_options.variant = {v} is no SB_VARIANT_*"
+                )));
+            }
+        };
+        if !(1..=64).contains(&self.threads) {
+            return Err(Error::invalid(format!(
+                "sb_engine_options.threads = {}: give 1 to 64",
+                self.threads
+            )));
+        }
+        if !(1..=65536).contains(&self.prompt_cache) {
+            return Err(Error::invalid(format!(
+                "sb_engine_options.prompt_cache = {}: give 1 to 65536",
+                self.prompt_cache
+            )));
+        }
+        Ok(EngineOptions {
+            variant,
+            prompt_cache: self.prompt_cache as usize,
+            largest_component: flag(self.largest_component, "largest_component")?,
+            fill_holes: flag(self.fill_holes, "fill_holes")?,
+            threads: self.threads as usize,
+            ..EngineOptions::default()
+        })
+    }
+}
+
+/// What a loaded model is.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sb_engine_info {
+    /// `sizeof(sb_engine_info)`.
+    pub struct_size: u32,
+    /// `SB_VARIANT_F32` or `SB_VARIANT_INT8`: the image model that runs.
+    pub variant: sb_variant,
+    /// Structures the model segments (`SB_STRUCTURE_*` bits).
+    pub structures: sb_structures,
+    /// Model input width.
+    pub input_width: u32,
+    /// Model input height.
+    pub input_height: u32,
+    /// Model name; owned by the engine.
+    pub name: *const c_char,
+    /// Model version; owned by the engine.
+    pub version: *const c_char,
+    /// The model's licence (a model trained on CAMUS is CC BY-NC-SA 4.0); owned by the engine.
+    pub licence: *const c_char,
+}
+
+/// A loaded model bundle. Calls on one engine are serialised; streams started from it run on
+/// their own copies and outlive it.
+pub struct sb_engine {
+    pub(crate) engine: Mutex<Engine>,
+    pub(crate) error: HandleError,
+    name: CString,
+    version: CString,
+    licence: CString,
+}
+
+impl sb_engine {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+pub(crate) fn engine_error(e: EngineError) -> Error {
+    let status = match &e {
+        EngineError::Bundle(_) | EngineError::Inconsistent(_) | EngineError::NoInt8 => {
+            SB_ERR_BUNDLE
+        }
+        EngineError::Preprocess(_) => SB_ERR_FRAME,
+        EngineError::Structure(_)
+        | EngineError::TooMany { .. }
+        | EngineError::NoStructure
+        | EngineError::Prompt { .. } => SB_ERR_INVALID,
+        _ => SB_ERR_MODEL,
+    };
+    Error::new(status, e.to_string())
+}
+
+/// Fill `out` with the default engine options.
+///
+/// # Safety
+/// `out` is NULL or points to a writable `sb_engine_options`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_engine_options_defaults(out: *mut sb_engine_options) -> sb_status {
+    guard("sb_engine_options_defaults", None, || {
+        if out.is_null() {
+            return Err(Error::null("out"));
+        }
+        // SAFETY: non-null; the caller provides a writable struct.
+        unsafe { out.write(sb_engine_options::default()) };
+        Ok(SB_OK)
+    })
+}
+
+/// Open a model bundle (a folder or a `.tar`), verify every file's checksum and load it.
+/// `options` may be NULL (defaults). On success `*out` is the engine; on failure it is NULL.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `options` is NULL or a readable
+/// `sb_engine_options`; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_engine_open(
+    path: *const c_char,
+    options: *const sb_engine_options,
+    out: *mut *mut sb_engine,
+) -> sb_status {
+    guard("sb_engine_open", None, || {
+        if out.is_null() {
+            return Err(Error::null("out"));
+        }
+        // SAFETY: non-null, writable per the contract.
+        unsafe { out.write(std::ptr::null_mut()) };
+        if path.is_null() {
+            return Err(Error::null("path"));
+        }
+        // SAFETY: NUL-terminated per the contract.
+        let path = unsafe { CStr::from_ptr(path) };
+        let path = PathBuf::from(
+            path.to_str()
+                .map_err(|_| Error::invalid("path is not UTF-8"))?,
+        );
+        let opts = if options.is_null() {
+            sb_engine_options::default()
+        } else {
+            // SAFETY: forwarded contract.
+            *unsafe { read_sized(options, "sb_engine_options") }?
+        };
+        let engine = Engine::open(&path, opts.to_core()?).map_err(engine_error)?;
+        let m = engine.manifest();
+        let handle = Box::new(sb_engine {
+            name: c_string(&m.name),
+            version: c_string(&m.version),
+            licence: c_string(&m.licence),
+            engine: Mutex::new(engine),
+            error: HandleError::default(),
+        });
+        log::info!("opened model bundle {}", path.display());
+        // SAFETY: as above.
+        unsafe { out.write(Box::into_raw(handle)) };
+        Ok(SB_OK)
+    })
+}
+
+/// Close an engine and set `*engine` to NULL. NULL or `*engine == NULL` is a no-op (closing
+/// twice is harmless). Streams started from it keep running.
+///
+/// # Safety
+/// `engine` is NULL or points to NULL or to an engine from `sb_engine_open` not yet closed,
+/// with no call on it in progress.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_engine_close(engine: *mut *mut sb_engine) -> sb_status {
+    guard("sb_engine_close", None, || {
+        if engine.is_null() {
+            return Ok(SB_OK);
+        }
+        // SAFETY: non-null pointer to the caller's handle variable.
+        let p = unsafe { std::ptr::replace(engine, std::ptr::null_mut()) };
+        if !p.is_null() {
+            // SAFETY: from Box::into_raw in sb_engine_open, not closed before.
+            drop(unsafe { Box::from_raw(p) });
+        }
+        Ok(SB_OK)
+    })
+}
+
+/// Describe a loaded model.
+///
+/// # Safety
+/// `engine` is NULL or live; `out` is NULL or a writable `sb_engine_info` with `struct_size`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_engine_get_info(
+    engine: *const sb_engine,
+    out: *mut sb_engine_info,
+) -> sb_status {
+    // SAFETY: NULL or live per the contract.
+    let e = unsafe { engine.as_ref() };
+    guard("sb_engine_get_info", e.map(|e| &e.error), || {
+        let e = e.ok_or_else(|| Error::null("engine"))?;
+        // SAFETY: forwarded contract.
+        let o = unsafe { write_sized(out, "sb_engine_info") }?;
+        let eng = e.lock();
+        let spec = eng.spec();
+        *o = sb_engine_info {
+            struct_size: o.struct_size,
+            variant: match eng.variant() {
+                Variant::F32 => SB_VARIANT_F32,
+                Variant::Int8 => SB_VARIANT_INT8,
+            },
+            structures: eng
+                .manifest()
+                .structures
+                .iter()
+                .fold(0, |b, s| b | structure_bit(*s)),
+            input_width: spec.input.width as u32,
+            input_height: spec.input.height as u32,
+            name: e.name.as_ptr(),
+            version: e.version.as_ptr(),
+            licence: e.licence.as_ptr(),
+        };
+        Ok(SB_OK)
+    })
+}
+
+/// Segment `structures` (`SB_STRUCTURE_*` bits; 0: all the model has) in one frame, now, on
+/// the calling thread. `meta` may be NULL (nothing known). `*out` receives a result to free
+/// with `sb_result_free` (NULL on failure).
+///
+/// # Safety
+/// `engine` is NULL or live; `frame` is NULL or a readable `sb_frame` whose data is readable;
+/// `meta` is NULL or a readable `sb_meta`; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_engine_segment(
+    engine: *mut sb_engine,
+    frame: *const sb_frame,
+    meta: *const sb_meta,
+    structures: sb_structures,
+    out: *mut *mut sb_result,
+) -> sb_status {
+    // SAFETY: NULL or live per the contract.
+    let e = unsafe { engine.as_ref() };
+    guard("sb_engine_segment", e.map(|e| &e.error), || {
+        if out.is_null() {
+            return Err(Error::null("out"));
+        }
+        // SAFETY: non-null, writable per the contract.
+        unsafe { out.write(std::ptr::null_mut()) };
+        let e = e.ok_or_else(|| Error::null("engine"))?;
+        // SAFETY: forwarded contracts.
+        let view = unsafe { frame_from(frame) }?;
+        // SAFETY: forwarded contract.
+        let meta = unsafe { meta_from(meta) }?;
+        let mut eng = e.lock();
+        let mut list = structures_from(structures)?;
+        if list.is_empty() {
+            list = eng.manifest().structures.clone();
+        }
+        let seg = eng.segment(&view, &meta, &list).map_err(engine_error)?;
+        let spacing = meta.pixel_spacing.map(|p| (p.col_mm, p.row_mm));
+        let r = sb_result::from_segmentation(
+            seg,
+            (view.width(), view.height()),
+            view.timestamp_us(),
+            spacing,
+        );
+        // SAFETY: as above.
+        unsafe { out.write(Box::into_raw(r)) };
+        Ok(SB_OK)
+    })
+}
+
+/// The engine's last error message ("" when none); valid until its next failing call. NULL
+/// only when `engine` is NULL.
+///
+/// # Safety
+/// `engine` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_engine_last_error(engine: *const sb_engine) -> *const c_char {
+    // SAFETY: NULL or live per the contract.
+    match unsafe { engine.as_ref() } {
+        Some(e) => e.error.as_ptr(),
+        None => std::ptr::null(),
+    }
+}

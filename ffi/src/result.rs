@@ -1,0 +1,356 @@
+//! One frame's result as the C side sees it: an opaque `sb_result` with accessors.
+
+use crate::status::{
+    Error, Result, SB_ERR_BUFFER, SB_ERR_INVALID, SB_OK, guard, sb_status, write_sized,
+};
+use crate::types::{SB_NO_TIMESTAMP, sb_structures, structure_bit};
+use std::ffi::{CString, c_char};
+use std::time::Duration;
+use synboost_core::engine::Segmentation;
+use synboost_core::stream::{DropReason, FrameResult, FrameTimings, Outcome};
+
+/// What became of a frame (`SB_OUTCOME_*`).
+pub type sb_outcome = u32;
+/// Segmented: the structures are there.
+pub const SB_OUTCOME_SEGMENTED: sb_outcome = 0;
+/// The engine failed on the frame; `sb_result_info.error` says why.
+pub const SB_OUTCOME_FAILED: sb_outcome = 1;
+/// Dropped from a full queue (`SB_POLICY_DROP_OLDEST`).
+pub const SB_OUTCOME_DROPPED: sb_outcome = 2;
+/// Still queued when the stream stopped with `SB_STOP_DISCARD`.
+pub const SB_OUTCOME_DISCARDED: sb_outcome = 3;
+
+/// A frame's result. Owned by the caller after `sb_stream_poll` or `sb_engine_segment` (free
+/// it with `sb_result_free`); borrowed for the duration of a result callback.
+pub struct sb_result {
+    seq: u64,
+    timestamp_ns: i64,
+    outcome: sb_outcome,
+    width: u32,
+    height: u32,
+    timings: FrameTimings,
+    error: Option<CString>,
+    structures: Vec<StructureOut>,
+    spacing: Option<(f64, f64)>,
+}
+
+struct StructureOut {
+    bit: sb_structures,
+    name: CString,
+    prompt: CString,
+    kind: u32,
+    mask: Vec<u8>,
+    area_px: u64,
+    confidence: f64,
+    max_probability: f64,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+impl sb_result {
+    /// From a stream's result.
+    pub(crate) fn from_frame(r: FrameResult) -> Box<Self> {
+        let spacing = r.meta.pixel_spacing.map(|p| (p.col_mm, p.row_mm));
+        let mut out = Self {
+            seq: r.seq,
+            timestamp_ns: r
+                .timestamp_us
+                .map_or(SB_NO_TIMESTAMP, |t| t.saturating_mul(1000)),
+            outcome: SB_OUTCOME_SEGMENTED,
+            width: r.width as u32,
+            height: r.height as u32,
+            timings: r.timings,
+            error: None,
+            structures: Vec::new(),
+            spacing,
+        };
+        match r.outcome {
+            Outcome::Segmented(seg) => out.structures = structures(*seg),
+            Outcome::Failed(msg) => {
+                out.outcome = SB_OUTCOME_FAILED;
+                out.error = Some(crate::status::c_string(&msg));
+            }
+            Outcome::Dropped(DropReason::Overflow) => out.outcome = SB_OUTCOME_DROPPED,
+            Outcome::Dropped(DropReason::Discarded) => out.outcome = SB_OUTCOME_DISCARDED,
+        }
+        Box::new(out)
+    }
+
+    /// From a direct segmentation.
+    pub(crate) fn from_segmentation(
+        seg: Segmentation,
+        (width, height): (usize, usize),
+        timestamp_us: Option<i64>,
+        spacing: Option<(f64, f64)>,
+    ) -> Box<Self> {
+        let total = seg.timings.total;
+        Box::new(Self {
+            seq: 0,
+            timestamp_ns: timestamp_us.map_or(SB_NO_TIMESTAMP, |t| t.saturating_mul(1000)),
+            outcome: SB_OUTCOME_SEGMENTED,
+            width: width as u32,
+            height: height as u32,
+            timings: FrameTimings {
+                queue: Duration::ZERO,
+                engine: seg.timings,
+                total,
+            },
+            error: None,
+            structures: structures(seg),
+            spacing,
+        })
+    }
+
+    fn structure(&self, index: u32) -> Result<&StructureOut> {
+        self.structures.get(index as usize).ok_or_else(|| {
+            Error::new(
+                SB_ERR_INVALID,
+                format!(
+                    "structure index {index}: the result has {}",
+                    self.structures.len()
+                ),
+            )
+        })
+    }
+}
+
+fn structures(seg: Segmentation) -> Vec<StructureOut> {
+    seg.structures
+        .into_iter()
+        .map(|s| {
+            let area_px = s.mask.count() as u64;
+            StructureOut {
+                bit: structure_bit(s.structure),
+                name: crate::status::c_string(structure_name(s.structure)),
+                prompt: crate::status::c_string(&s.prompt),
+                kind: s.kind.index() as u32,
+                mask: s.mask.data().to_vec(),
+                area_px,
+                confidence: f64::from(s.stats.mean_prob_inside),
+                max_probability: f64::from(s.stats.max_prob),
+            }
+        })
+        .collect()
+}
+
+/// The C name of a structure.
+pub(crate) fn structure_name(s: synboost_core::structure::Structure) -> &'static str {
+    use synboost_core::structure::Structure;
+    match s {
+        Structure::LvCavity => "lv_cavity",
+        Structure::Myocardium => "myocardium",
+        Structure::LaCavity => "la_cavity",
+    }
+}
+
+/// A result's frame-level facts.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sb_result_info {
+    /// `sizeof(sb_result_info)`.
+    pub struct_size: u32,
+    /// `SB_OUTCOME_*`.
+    pub outcome: sb_outcome,
+    /// Sequence number the push returned (0 for `sb_engine_segment`).
+    pub seq: u64,
+    /// The frame's timestamp (kept at microsecond precision), or `SB_NO_TIMESTAMP`.
+    pub timestamp_ns: i64,
+    /// Frame (and mask) width.
+    pub width: u32,
+    /// Frame (and mask) height.
+    pub height: u32,
+    /// Structures in the result (0 unless segmented).
+    pub structure_count: u32,
+    /// Queue wait, ms.
+    pub queue_ms: f64,
+    /// Preprocessing, ms.
+    pub preprocess_ms: f64,
+    /// Prompt conditioning (text model or cache), ms.
+    pub text_ms: f64,
+    /// Image model, ms.
+    pub model_ms: f64,
+    /// Postprocessing, ms.
+    pub postprocess_ms: f64,
+    /// Push (or call) to result, ms.
+    pub total_ms: f64,
+    /// Why the frame failed (`SB_OUTCOME_FAILED`), else NULL; owned by the result.
+    pub error: *const c_char,
+}
+
+/// One structure of a segmented frame. Pointers are owned by the result.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sb_structure_result {
+    /// `sizeof(sb_structure_result)`.
+    pub struct_size: u32,
+    /// `SB_STRUCTURE_*` (one bit).
+    pub structure: sb_structures,
+    /// Short name: "lv_cavity", "myocardium" or "la_cavity".
+    pub name: *const c_char,
+    /// The prompt the model was given.
+    pub prompt: *const c_char,
+    /// Its kind, 0 to 7 (P0–P7; lower when the metadata did not support the configured kind).
+    pub prompt_kind: u32,
+    /// Mask width (the frame's).
+    pub mask_width: u32,
+    /// Mask height (the frame's).
+    pub mask_height: u32,
+    /// Mask pixels, `mask_width × mask_height` bytes, rows packed, 1 inside and 0 outside.
+    pub mask: *const u8,
+    /// Pixels inside the mask.
+    pub area_px: u64,
+    /// Area in mm² from the frame's pixel spacing; negative when the spacing is unknown.
+    pub area_mm2: f64,
+    /// Mean probability inside the mask (0 when empty): the model's confidence.
+    pub confidence: f64,
+    /// Highest probability anywhere in the frame.
+    pub max_probability: f64,
+}
+
+/// Fill `out` with the result's frame-level facts.
+///
+/// # Safety
+/// `result` is NULL or a live result; `out` is NULL or a writable `sb_result_info` with
+/// `struct_size` set.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_result_get_info(
+    result: *const sb_result,
+    out: *mut sb_result_info,
+) -> sb_status {
+    guard("sb_result_get_info", None, || {
+        // SAFETY: NULL or live, per the contract.
+        let r = unsafe { result.as_ref() }.ok_or_else(|| Error::null("result"))?;
+        // SAFETY: forwarded contract.
+        let o = unsafe { write_sized(out, "sb_result_info") }?;
+        let t = &r.timings;
+        *o = sb_result_info {
+            struct_size: o.struct_size,
+            outcome: r.outcome,
+            seq: r.seq,
+            timestamp_ns: r.timestamp_ns,
+            width: r.width,
+            height: r.height,
+            structure_count: r.structures.len() as u32,
+            queue_ms: ms(t.queue),
+            preprocess_ms: ms(t.engine.preprocess),
+            text_ms: ms(t.engine.text),
+            model_ms: ms(t.engine.image),
+            postprocess_ms: ms(t.engine.postprocess),
+            total_ms: ms(t.total),
+            error: r.error.as_ref().map_or(std::ptr::null(), |e| e.as_ptr()),
+        };
+        Ok(SB_OK)
+    })
+}
+
+/// Fill `out` with structure `index` (0 ≤ index < `structure_count`) of a segmented result.
+///
+/// # Safety
+/// `result` is NULL or a live result; `out` is NULL or a writable `sb_structure_result` with
+/// `struct_size` set.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_result_get_structure(
+    result: *const sb_result,
+    index: u32,
+    out: *mut sb_structure_result,
+) -> sb_status {
+    guard("sb_result_get_structure", None, || {
+        // SAFETY: NULL or live, per the contract.
+        let r = unsafe { result.as_ref() }.ok_or_else(|| Error::null("result"))?;
+        // SAFETY: forwarded contract.
+        let o = unsafe { write_sized(out, "sb_structure_result") }?;
+        let s = r.structure(index)?;
+        *o = sb_structure_result {
+            struct_size: o.struct_size,
+            structure: s.bit,
+            name: s.name.as_ptr(),
+            prompt: s.prompt.as_ptr(),
+            prompt_kind: s.kind,
+            mask_width: r.width,
+            mask_height: r.height,
+            mask: s.mask.as_ptr(),
+            area_px: s.area_px,
+            area_mm2: r
+                .spacing
+                .map_or(-1.0, |(sx, sy)| s.area_px as f64 * sx * sy),
+            confidence: s.confidence,
+            max_probability: s.max_probability,
+        };
+        Ok(SB_OK)
+    })
+}
+
+/// Copy structure `index`'s mask into the caller's buffer, `dst_stride` bytes per row
+/// (≥ width), 0 or `value` per pixel. `dst_size` must be at least
+/// `dst_stride × (height − 1) + width`.
+///
+/// # Safety
+/// `result` is NULL or a live result; `dst` is NULL or has `dst_size` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_result_copy_mask(
+    result: *const sb_result,
+    index: u32,
+    dst: *mut u8,
+    dst_size: usize,
+    dst_stride: usize,
+    value: u8,
+) -> sb_status {
+    guard("sb_result_copy_mask", None, || {
+        // SAFETY: NULL or live, per the contract.
+        let r = unsafe { result.as_ref() }.ok_or_else(|| Error::null("result"))?;
+        if dst.is_null() {
+            return Err(Error::null("dst"));
+        }
+        let s = r.structure(index)?;
+        let (w, h) = (r.width as usize, r.height as usize);
+        if dst_stride < w {
+            return Err(Error::invalid(format!(
+                "dst_stride {dst_stride} is less than the mask width {w}"
+            )));
+        }
+        let needed = dst_stride
+            .checked_mul(h.saturating_sub(1))
+            .and_then(|v| v.checked_add(w))
+            .ok_or_else(|| Error::invalid("dst_stride × height overflows"))?;
+        if dst_size < needed {
+            return Err(Error::new(
+                SB_ERR_BUFFER,
+                format!(
+                    "dst_size {dst_size}: the mask needs {needed} bytes at stride {dst_stride}"
+                ),
+            ));
+        }
+        // SAFETY: the caller provides dst_size writable bytes; we write at most `needed`.
+        let out = unsafe { std::slice::from_raw_parts_mut(dst, needed) };
+        for (y, row) in s.mask.chunks_exact(w.max(1)).enumerate().take(h) {
+            let start = y * dst_stride;
+            for (d, &m) in out[start..start + w].iter_mut().zip(row) {
+                *d = if m != 0 { value } else { 0 };
+            }
+        }
+        Ok(SB_OK)
+    })
+}
+
+/// Free a result and set `*result` to NULL. NULL or `*result == NULL` is a no-op.
+///
+/// # Safety
+/// `result` is NULL or points to NULL or to a result from `sb_stream_poll` or
+/// `sb_engine_segment` not yet freed (never one passed to a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_result_free(result: *mut *mut sb_result) -> sb_status {
+    guard("sb_result_free", None, || {
+        if result.is_null() {
+            return Ok(SB_OK);
+        }
+        // SAFETY: non-null pointer to the caller's handle variable.
+        let p = unsafe { std::ptr::replace(result, std::ptr::null_mut()) };
+        if !p.is_null() {
+            // SAFETY: created by Box::into_raw in this library and not freed before.
+            drop(unsafe { Box::from_raw(p) });
+        }
+        Ok(SB_OK)
+    })
+}

@@ -1,0 +1,437 @@
+//! `sb_stream`: the real-time loop behind the C ABI.
+
+use crate::engine::{engine_error, sb_engine};
+use crate::result::sb_result;
+use crate::status::{
+    Error, HandleError, SB_END, SB_ERR_FRAME, SB_ERR_INVALID, SB_ERR_QUEUE_FULL, SB_ERR_STATE,
+    SB_ERR_STOPPED, SB_OK, SB_TIMEOUT, guard, read_sized, sb_status, write_sized,
+};
+use crate::types::{frame_from, meta_from, sb_frame, sb_meta, sb_structures, structures_from};
+use std::ffi::{c_char, c_void};
+use std::time::Duration;
+use synboost_core::stream::{
+    Delivery, FrameResult, LatencyHistogram, QueuePolicy, StopMode, Stream, StreamConfig,
+    StreamError, StreamStats,
+};
+
+/// What a push into a full queue does (`SB_POLICY_*`).
+pub type sb_queue_policy = u32;
+/// Drop the oldest queued frame (live scanning; the default).
+pub const SB_POLICY_DROP_OLDEST: sb_queue_policy = 0;
+/// Refuse the new frame with `SB_ERR_QUEUE_FULL`.
+pub const SB_POLICY_REJECT: sb_queue_policy = 1;
+/// Wait for room (offline processing; the pushing thread blocks).
+pub const SB_POLICY_BLOCK: sb_queue_policy = 2;
+
+/// How a stop treats queued frames (`SB_STOP_*`).
+pub type sb_stop_mode = u32;
+/// Process every queued frame first.
+pub const SB_STOP_DRAIN: sb_stop_mode = 0;
+/// Drop queued frames (each still gets a result with `SB_OUTCOME_DISCARDED`).
+pub const SB_STOP_DISCARD: sb_stop_mode = 1;
+
+/// Called on the library's delivery thread with each result, in push order. `result` is
+/// borrowed for the call only (do not free it); `user_data` is the config's. The callback
+/// must return (no longjmp, no C++ exception) and should be quick.
+pub type sb_result_callback =
+    Option<unsafe extern "C" fn(result: *const sb_result, user_data: *mut c_void)>;
+
+/// Stream settings; get the defaults from `sb_stream_config_defaults`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sb_stream_config {
+    /// `sizeof(sb_stream_config)`.
+    pub struct_size: u32,
+    /// `SB_POLICY_*` (default `SB_POLICY_DROP_OLDEST`).
+    pub policy: sb_queue_policy,
+    /// Frames waiting for a worker, 1 to 4096 (default 4).
+    pub queue_capacity: u32,
+    /// Worker threads, 1 to 64 (default 1).
+    pub workers: u32,
+    /// Structures to segment (`SB_STRUCTURE_*` bits; default 0: all the model has).
+    pub structures: sb_structures,
+    /// Results kept for `sb_stream_poll`, 1 to 65536 (default 64); when full the oldest unread
+    /// is dropped, except under `SB_POLICY_BLOCK`, which waits for the reader.
+    pub result_capacity: u32,
+    /// Bytes preallocated per frame buffer (default 0: sized by the first frames).
+    pub frame_bytes: usize,
+    /// Largest frame taken, bytes packed (default 64 MiB).
+    pub max_frame_bytes: usize,
+    /// Result callback; NULL (default): results are polled.
+    pub callback: sb_result_callback,
+    /// Passed to the callback.
+    pub user_data: *mut c_void,
+}
+
+impl Default for sb_stream_config {
+    fn default() -> Self {
+        let d = StreamConfig::default();
+        Self {
+            struct_size: std::mem::size_of::<Self>() as u32,
+            policy: SB_POLICY_DROP_OLDEST,
+            queue_capacity: d.queue as u32,
+            workers: d.workers as u32,
+            structures: 0,
+            result_capacity: d.results as u32,
+            frame_bytes: d.frame_bytes,
+            max_frame_bytes: d.max_frame_bytes,
+            callback: None,
+            user_data: std::ptr::null_mut(),
+        }
+    }
+}
+
+/// Stream counters and latencies (ms).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct sb_stream_stats {
+    /// `sizeof(sb_stream_stats)`.
+    pub struct_size: u32,
+    /// Frames taken by `sb_stream_push`.
+    pub pushed: u64,
+    /// Frames refused (`SB_POLICY_REJECT`), not counted in `pushed`.
+    pub rejected: u64,
+    /// Frames segmented.
+    pub processed: u64,
+    /// Frames the model failed on.
+    pub failed: u64,
+    /// Frames dropped from a full queue.
+    pub dropped: u64,
+    /// Frames dropped by a discarding stop.
+    pub discarded: u64,
+    /// Results dropped because they were not polled in time.
+    pub unread_dropped: u64,
+    /// Frames queued or being segmented now.
+    pub in_flight: u64,
+    /// Push-to-result latency of segmented frames: median.
+    pub latency_p50_ms: f64,
+    /// 90th percentile.
+    pub latency_p90_ms: f64,
+    /// 99th percentile.
+    pub latency_p99_ms: f64,
+    /// Maximum.
+    pub latency_max_ms: f64,
+    /// Mean.
+    pub latency_mean_ms: f64,
+    /// Push-to-worker wait: median.
+    pub queue_wait_p50_ms: f64,
+    /// Push-to-worker wait: 99th percentile.
+    pub queue_wait_p99_ms: f64,
+    /// Mean preprocessing time per segmented frame.
+    pub preprocess_mean_ms: f64,
+    /// Mean model time (text conditioning + image model) per segmented frame.
+    pub model_mean_ms: f64,
+    /// Mean postprocessing time per segmented frame.
+    pub postprocess_mean_ms: f64,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn q(h: &LatencyHistogram, p: f64) -> f64 {
+    ms(h.quantile(p))
+}
+
+impl sb_stream_stats {
+    fn from_core(s: &StreamStats, struct_size: u32) -> Self {
+        let n = s.processed.max(1) as f64;
+        let t = &s.engine_total;
+        Self {
+            struct_size,
+            pushed: s.pushed,
+            rejected: s.rejected,
+            processed: s.processed,
+            failed: s.failed,
+            dropped: s.dropped_overflow,
+            discarded: s.discarded,
+            unread_dropped: s.unread_dropped,
+            in_flight: s.in_flight,
+            latency_p50_ms: q(&s.latency, 0.5),
+            latency_p90_ms: q(&s.latency, 0.9),
+            latency_p99_ms: q(&s.latency, 0.99),
+            latency_max_ms: ms(s.latency.max()),
+            latency_mean_ms: ms(s.latency.mean()),
+            queue_wait_p50_ms: q(&s.queue_wait, 0.5),
+            queue_wait_p99_ms: q(&s.queue_wait, 0.99),
+            preprocess_mean_ms: ms(t.preprocess) / n,
+            model_mean_ms: (ms(t.text) + ms(t.image)) / n,
+            postprocess_mean_ms: ms(t.postprocess) / n,
+        }
+    }
+}
+
+/// A running stream of frames through a model.
+pub struct sb_stream {
+    stream: Stream,
+    error: HandleError,
+}
+
+fn stream_error(e: StreamError) -> Error {
+    let status = match &e {
+        StreamError::Config(_) => SB_ERR_INVALID,
+        StreamError::Engine(_) => SB_ERR_INVALID,
+        StreamError::QueueFull(_) => SB_ERR_QUEUE_FULL,
+        StreamError::FrameTooLarge { .. } => SB_ERR_FRAME,
+        StreamError::Stopped => SB_ERR_STOPPED,
+        StreamError::NotPolled => SB_ERR_STATE,
+        StreamError::Thread(_) => crate::status::SB_ERR_INTERNAL,
+    };
+    Error::new(status, e.to_string())
+}
+
+/// The callback and its user data, moved to the delivery thread.
+struct Callback {
+    f: unsafe extern "C" fn(*const sb_result, *mut c_void),
+    user: *mut c_void,
+}
+
+// SAFETY: the caller of sb_stream_start promises the callback and its user data may be used
+// from the library's delivery thread (documented on sb_result_callback).
+unsafe impl Send for Callback {}
+
+impl Callback {
+    fn call(&self, r: FrameResult) {
+        let res = sb_result::from_frame(r);
+        // SAFETY: a valid function pointer given by the caller; the result outlives the call.
+        unsafe { (self.f)(&*res, self.user) };
+    }
+}
+
+/// Fill `out` with the default stream settings.
+///
+/// # Safety
+/// `out` is NULL or points to a writable `sb_stream_config`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_stream_config_defaults(out: *mut sb_stream_config) -> sb_status {
+    guard("sb_stream_config_defaults", None, || {
+        if out.is_null() {
+            return Err(Error::null("out"));
+        }
+        // SAFETY: non-null; the caller provides a writable struct.
+        unsafe { out.write(sb_stream_config::default()) };
+        Ok(SB_OK)
+    })
+}
+
+/// Start a stream on `engine`'s model (the stream keeps its own copy: the engine may be
+/// closed while it runs). `config` may be NULL (defaults). `*out` is the stream, NULL on
+/// failure.
+///
+/// # Safety
+/// `engine` is NULL or live; `config` is NULL or a readable `sb_stream_config`; `out` is NULL
+/// or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_stream_start(
+    engine: *const sb_engine,
+    config: *const sb_stream_config,
+    out: *mut *mut sb_stream,
+) -> sb_status {
+    // SAFETY: NULL or live per the contract.
+    let e = unsafe { engine.as_ref() };
+    guard("sb_stream_start", e.map(|e| &e.error), || {
+        if out.is_null() {
+            return Err(Error::null("out"));
+        }
+        // SAFETY: non-null, writable per the contract.
+        unsafe { out.write(std::ptr::null_mut()) };
+        let e = e.ok_or_else(|| Error::null("engine"))?;
+        let c = if config.is_null() {
+            sb_stream_config::default()
+        } else {
+            // SAFETY: forwarded contract.
+            *unsafe { read_sized(config, "sb_stream_config") }?
+        };
+        let policy = match c.policy {
+            SB_POLICY_DROP_OLDEST => QueuePolicy::DropOldest,
+            SB_POLICY_REJECT => QueuePolicy::Reject,
+            SB_POLICY_BLOCK => QueuePolicy::Block,
+            v => {
+                return Err(Error::invalid(format!(
+                    "sb_stream_config.policy = {v} is no SB_POLICY_*"
+                )));
+            }
+        };
+        let cfg = StreamConfig {
+            queue: c.queue_capacity as usize,
+            policy,
+            workers: c.workers as usize,
+            structures: structures_from(c.structures)?,
+            frame_bytes: c.frame_bytes,
+            max_frame_bytes: c.max_frame_bytes,
+            results: c.result_capacity as usize,
+        };
+        let delivery = match c.callback {
+            None => Delivery::Poll,
+            Some(f) => {
+                let cb = Callback {
+                    f,
+                    user: c.user_data,
+                };
+                Delivery::Callback(Box::new(move |r| cb.call(r)))
+            }
+        };
+        let engine = e.lock().try_clone();
+        let stream = Stream::start(engine, cfg, delivery).map_err(|err| match err {
+            StreamError::Engine(x) => engine_error(x),
+            x => stream_error(x),
+        })?;
+        let h = Box::new(sb_stream {
+            stream,
+            error: HandleError::default(),
+        });
+        // SAFETY: as above.
+        unsafe { out.write(Box::into_raw(h)) };
+        Ok(SB_OK)
+    })
+}
+
+/// Copy a frame into the stream. Returns at once (except under `SB_POLICY_BLOCK` with a full
+/// queue). `meta` may be NULL (nothing known); `seq` may be NULL, else it receives the frame's
+/// sequence number. Any thread may push; pushes are ordered by the time they take the queue.
+///
+/// # Safety
+/// `stream` is NULL or live; `frame` is NULL or a readable `sb_frame` with readable data;
+/// `meta` is NULL or a readable `sb_meta`; `seq` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_stream_push(
+    stream: *mut sb_stream,
+    frame: *const sb_frame,
+    meta: *const sb_meta,
+    seq: *mut u64,
+) -> sb_status {
+    // SAFETY: NULL or live per the contract.
+    let s = unsafe { stream.as_ref() };
+    guard("sb_stream_push", s.map(|s| &s.error), || {
+        let s = s.ok_or_else(|| Error::null("stream"))?;
+        // SAFETY: forwarded contracts.
+        let view = unsafe { frame_from(frame) }?;
+        // SAFETY: forwarded contract.
+        let meta = unsafe { meta_from(meta) }?;
+        let n = s.stream.push(&view, &meta).map_err(stream_error)?;
+        if !seq.is_null() {
+            // SAFETY: non-null, writable per the contract.
+            unsafe { seq.write(n) };
+        }
+        Ok(SB_OK)
+    })
+}
+
+/// Wait up to `timeout_ms` (negative: forever; 0: do not wait) for the next result in push
+/// order. Returns `SB_OK` with `*out` set (free it with `sb_result_free`), `SB_TIMEOUT`, or
+/// `SB_END` once the stream has stopped and every result was read (`*out` NULL then).
+///
+/// # Safety
+/// `stream` is NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_stream_poll(
+    stream: *mut sb_stream,
+    timeout_ms: i32,
+    out: *mut *mut sb_result,
+) -> sb_status {
+    // SAFETY: NULL or live per the contract.
+    let s = unsafe { stream.as_ref() };
+    guard("sb_stream_poll", s.map(|s| &s.error), || {
+        if out.is_null() {
+            return Err(Error::null("out"));
+        }
+        // SAFETY: non-null, writable per the contract.
+        unsafe { out.write(std::ptr::null_mut()) };
+        let s = s.ok_or_else(|| Error::null("stream"))?;
+        let r = match timeout_ms {
+            t if t < 0 => s.stream.poll(None),
+            0 => s.stream.try_poll(),
+            t => s
+                .stream
+                .poll(Some(Duration::from_millis(u64::from(t.unsigned_abs())))),
+        };
+        match r {
+            Ok(Some(r)) => {
+                // SAFETY: as above.
+                unsafe { out.write(Box::into_raw(sb_result::from_frame(r))) };
+                Ok(SB_OK)
+            }
+            Ok(None) => Ok(SB_TIMEOUT),
+            Err(StreamError::Stopped) => Ok(SB_END),
+            Err(e) => Err(stream_error(e)),
+        }
+    })
+}
+
+/// Fill `out` with the stream's counters and latencies.
+///
+/// # Safety
+/// `stream` is NULL or live; `out` is NULL or a writable `sb_stream_stats` with `struct_size`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_stream_get_stats(
+    stream: *const sb_stream,
+    out: *mut sb_stream_stats,
+) -> sb_status {
+    // SAFETY: NULL or live per the contract.
+    let s = unsafe { stream.as_ref() };
+    guard("sb_stream_get_stats", s.map(|s| &s.error), || {
+        let s = s.ok_or_else(|| Error::null("stream"))?;
+        // SAFETY: forwarded contract.
+        let o = unsafe { write_sized(out, "sb_stream_stats") }?;
+        *o = sb_stream_stats::from_core(&s.stream.stats(), o.struct_size);
+        Ok(SB_OK)
+    })
+}
+
+/// Stop taking frames; process (`SB_STOP_DRAIN`) or drop (`SB_STOP_DISCARD`) the queued
+/// ones; wait for the threads. Results stay pollable until `SB_END`. Stopping twice is
+/// harmless. Must not be called from the result callback.
+///
+/// # Safety
+/// `stream` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_stream_stop(stream: *mut sb_stream, mode: sb_stop_mode) -> sb_status {
+    // SAFETY: NULL or live per the contract.
+    let s = unsafe { stream.as_ref() };
+    guard("sb_stream_stop", s.map(|s| &s.error), || {
+        let s = s.ok_or_else(|| Error::null("stream"))?;
+        let mode = match mode {
+            SB_STOP_DRAIN => StopMode::Drain,
+            SB_STOP_DISCARD => StopMode::Discard,
+            v => return Err(Error::invalid(format!("mode {v} is no SB_STOP_*"))),
+        };
+        s.stream.stop(mode);
+        Ok(SB_OK)
+    })
+}
+
+/// Stop (discarding queued frames) if still running, free the stream and set `*stream` to
+/// NULL. NULL or `*stream == NULL` is a no-op (closing twice is harmless).
+///
+/// # Safety
+/// `stream` is NULL or points to NULL or to a stream from `sb_stream_start` not yet closed,
+/// with no other call on it in progress.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_stream_close(stream: *mut *mut sb_stream) -> sb_status {
+    guard("sb_stream_close", None, || {
+        if stream.is_null() {
+            return Ok(SB_OK);
+        }
+        // SAFETY: non-null pointer to the caller's handle variable.
+        let p = unsafe { std::ptr::replace(stream, std::ptr::null_mut()) };
+        if !p.is_null() {
+            // SAFETY: from Box::into_raw in sb_stream_start, not closed before.
+            drop(unsafe { Box::from_raw(p) });
+        }
+        Ok(SB_OK)
+    })
+}
+
+/// The stream's last error message ("" when none); valid until its next failing call. NULL
+/// only when `stream` is NULL.
+///
+/// # Safety
+/// `stream` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_stream_last_error(stream: *const sb_stream) -> *const c_char {
+    // SAFETY: NULL or live per the contract.
+    match unsafe { stream.as_ref() } {
+        Some(s) => s.error.as_ptr(),
+        None => std::ptr::null(),
+    }
+}

@@ -1,0 +1,501 @@
+//! `libsynboost.so` as C and C++ programs use it: the C99 client (`tests/c/client.c`) and the
+//! C++17 client over `include/synboost.hpp` (`tests/cpp/client.cpp`) are compiled with warnings
+//! as errors and run on a random-weight bundle and a corrupted copy of it; the library exports
+//! nothing but `sb_*` and carries its soname; `scripts/install-lib.sh` installs a prefix that
+//! `pkg-config` finds and a C program builds and runs against.
+//!
+//! The library is the cdylib cargo builds for this crate's dev-dependency on `synboost`, beside
+//! this test executable (`target/<profile>/deps/`, or `target/<profile>/` when newer); the C
+//! compilers, binutils and pkg-config are the system's (scripts/test.sh installs them).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+use synboost_core::model::export::{BundleInfo, write_random_student};
+use synboost_core::model::spec::ModelSpec;
+use synboost_core::{Tokenizer, Vocab};
+
+/// How long a client may run before it is taken for hung.
+const RUN_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// `target/<profile>/`, from this executable's path `target/<profile>/deps/c_clients-<hash>`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().expect("the test executable is in a folder");
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.parent().expect("deps/ has a parent").to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+fn modified(p: &Path) -> SystemTime {
+    std::fs::metadata(p)
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// The newest source file under `dir` (recursively), with its time.
+fn newest_source(dir: &Path) -> Option<(SystemTime, PathBuf)> {
+    let mut best: Option<(SystemTime, PathBuf)> = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = entry.path();
+        let candidate = if p.is_dir() {
+            newest_source(&p)
+        } else if p.extension().is_some_and(|e| e == "rs" || e == "toml") {
+            Some((modified(&p), p))
+        } else {
+            None
+        };
+        if let Some(c) = candidate
+            && best.as_ref().is_none_or(|b| c.0 > b.0)
+        {
+            best = Some(c);
+        }
+    }
+    best
+}
+
+/// The folder holding an up-to-date `libsynboost.so`, and the file.
+///
+/// For the dev-dependency on `synboost`, cargo builds the cdylib as `target/<profile>/deps/
+/// libsynboost.so` (no hash in the name) but does not copy it up to `target/<profile>/`; only
+/// `cargo build -p synboost` does. So the newer of the two is used, and it must be newer than
+/// every source of the library; otherwise the test fails with what to run.
+fn lib_dir() -> PathBuf {
+    let profile = profile_dir();
+    let candidates = [profile.join("deps"), profile.clone()];
+    let dir = candidates
+        .iter()
+        .filter(|d| d.join("libsynboost.so").is_file())
+        .max_by_key(|d| modified(&d.join("libsynboost.so")))
+        .unwrap_or_else(|| {
+            panic!(
+                "no libsynboost.so in {} or its deps/: build it with `cargo build -p synboost` \
+                 (same profile and CARGO_TARGET_DIR as the tests)",
+                profile.display()
+            )
+        })
+        .clone();
+    let so = dir.join("libsynboost.so");
+    let built = modified(&so);
+    for src in [
+        "ffi/src",
+        "ffi/build.rs",
+        "ffi/Cargo.toml",
+        "core/src",
+        "core/Cargo.toml",
+    ] {
+        let p = root().join(src);
+        let newest = if p.is_dir() {
+            newest_source(&p)
+        } else {
+            Some((modified(&p), p))
+        };
+        if let Some((t, path)) = newest {
+            assert!(
+                t <= built,
+                "{} is older than {}: rebuild it with `cargo build -p synboost`",
+                so.display(),
+                path.display()
+            );
+        }
+    }
+    dir
+}
+
+/// A required system tool; a clear failure when it is not installed.
+fn require_tool(name: &str, version_arg: &str, package: &str) {
+    let ok = Command::new(name)
+        .arg(version_arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "`{name}` is not installed or does not run: install {package} (scripts/test.sh installs \
+         it on Debian/Ubuntu with apt-get)"
+    );
+}
+
+/// Run a command to completion (killed after `RUN_TIMEOUT`), with its output.
+fn run(cmd: &mut Command) -> Output {
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for the child") {
+            break s;
+        }
+        if start.elapsed() > RUN_TIMEOUT {
+            let _ = child.kill();
+            let s = child.wait().expect("wait for the killed child");
+            let stdout = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned();
+            panic!(
+                "{what} ran longer than {RUN_TIMEOUT:?} ({s}) and was killed (a deadlock?); \
+                 its output so far:\n{stdout}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: t_out.join().unwrap_or_default(),
+        stderr: t_err.join().unwrap_or_default(),
+    }
+}
+
+/// Run and require success; the output on failure.
+fn run_ok(cmd: &mut Command) -> Output {
+    let what = format!("{cmd:?}");
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A random-weight tiny student bundle, and a copy whose image graph has flipped bytes.
+struct Bundles {
+    good: tempfile::TempDir,
+    corrupted: tempfile::TempDir,
+}
+
+fn bundles() -> Bundles {
+    let good = tempfile::tempdir().expect("tempdir");
+    let spec = ModelSpec::tiny(Vocab::builtin().len(), Tokenizer::DEFAULT_MAX_LEN);
+    write_random_student(
+        good.path(),
+        BundleInfo::new("random-student", "test weights, no data", 3),
+        &spec,
+        7,
+        &[],
+    )
+    .expect("write the random-weight bundle");
+    let corrupted = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(good.path())
+        .expect("read the bundle")
+        .flatten()
+    {
+        let to = corrupted.path().join(entry.file_name());
+        std::fs::copy(entry.path(), &to).expect("copy a bundle file");
+    }
+    let image = corrupted.path().join("image.onnx");
+    let mut bytes = std::fs::read(&image).expect("the bundle has image.onnx");
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 16] {
+        *b ^= 0x5A;
+    }
+    std::fs::write(&image, bytes).expect("write the corrupted image.onnx");
+    Bundles { good, corrupted }
+}
+
+/// Compile a client with warnings as errors; `link` are the flags that find the library.
+fn compile(compiler: &str, std: &str, source: &str, out: &Path, link: &[String]) {
+    let mut cmd = Command::new(compiler);
+    cmd.current_dir(root())
+        .args([
+            std,
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-pthread",
+            "-O1",
+        ])
+        .arg(source)
+        .arg("-o")
+        .arg(out)
+        .args(link);
+    if compiler == "cc" {
+        cmd.arg("-lm");
+    }
+    run_ok(&mut cmd);
+}
+
+/// A folder in `work` with `libsynboost.so` and `libsynboost.so.0` linking to the built
+/// library: programs record its soname, `libsynboost.so.0`, which cargo does not create.
+fn staged_lib(work: &Path) -> PathBuf {
+    let so = lib_dir().join("libsynboost.so");
+    let dir = work.join("lib");
+    std::fs::create_dir_all(&dir).expect("create the staging folder");
+    for name in ["libsynboost.so", "libsynboost.so.0"] {
+        std::os::unix::fs::symlink(&so, dir.join(name)).expect("symlink the library");
+    }
+    dir
+}
+
+fn link_flags(dir: &Path) -> Vec<String> {
+    vec![
+        "-Iinclude".into(),
+        format!("-L{}", dir.display()),
+        "-lsynboost".into(),
+        format!("-Wl,-rpath,{}", dir.display()),
+    ]
+}
+
+/// Run a compiled client on the bundles; the library is found through its rpath only.
+fn run_client(exe: &Path, b: &Bundles) -> String {
+    let out = run_ok(
+        Command::new(exe)
+            .arg(b.good.path())
+            .arg(b.corrupted.path())
+            .env_remove("LD_LIBRARY_PATH"),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("{stdout}");
+    stdout
+}
+
+fn summary_line<'a>(stdout: &'a str, prefix: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no summary line `{prefix} …` in:\n{stdout}"))
+}
+
+#[test]
+fn c_client_passes_every_check() {
+    require_tool("cc", "--version", "gcc");
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = staged_lib(work.path());
+    let b = bundles();
+    let exe = work.path().join("client_c");
+    compile(
+        "cc",
+        "-std=c99",
+        "tests/c/client.c",
+        &exe,
+        &link_flags(&dir),
+    );
+    let stdout = run_client(&exe, &b);
+    let line = summary_line(&stdout, "C client:");
+    assert!(line.ends_with(" 0 failed"), "{line}");
+    assert!(!stdout.contains("FAIL "), "{stdout}");
+}
+
+#[test]
+fn cpp_client_passes_every_check() {
+    require_tool("c++", "--version", "g++");
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = staged_lib(work.path());
+    let b = bundles();
+    let exe = work.path().join("client_cpp");
+    compile(
+        "c++",
+        "-std=c++17",
+        "tests/cpp/client.cpp",
+        &exe,
+        &link_flags(&dir),
+    );
+    let stdout = run_client(&exe, &b);
+    let line = summary_line(&stdout, "C++ client:");
+    assert!(line.ends_with(" 0 failed"), "{line}");
+    assert!(!stdout.contains("FAIL "), "{stdout}");
+}
+
+#[test]
+fn library_exports_only_sb_symbols_and_has_its_soname() {
+    require_tool("nm", "--version", "binutils");
+    require_tool("readelf", "--version", "binutils");
+    let so = lib_dir().join("libsynboost.so");
+    let out = run_ok(Command::new("nm").args(["-D", "--defined-only"]).arg(&so));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut exported = Vec::new();
+    let mut offenders = Vec::new();
+    for line in text.lines() {
+        // "<address> <type> <name>"; global code and data types are upper case (also the GNU
+        // indirect functions `i` and unique globals `u`).
+        let mut f = line.split_whitespace().rev();
+        let (Some(name), Some(kind)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let global = matches!(
+            kind,
+            "T" | "D" | "B" | "R" | "G" | "S" | "V" | "W" | "i" | "u"
+        );
+        if !global {
+            continue;
+        }
+        let name = name.split('@').next().unwrap_or(name);
+        if name.starts_with("sb_") {
+            exported.push(name.to_string());
+        } else {
+            offenders.push(line.to_string());
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "libsynboost.so exports symbols outside the sb_ namespace:\n{}",
+        offenders.join("\n")
+    );
+    for needed in [
+        "sb_version",
+        "sb_abi_version",
+        "sb_last_error",
+        "sb_status_string",
+        "sb_set_log_callback",
+        "sb_meta_defaults",
+        "sb_engine_open",
+        "sb_engine_close",
+        "sb_engine_segment",
+        "sb_stream_start",
+        "sb_stream_push",
+        "sb_stream_poll",
+        "sb_stream_stop",
+        "sb_stream_close",
+        "sb_result_copy_mask",
+        "sb_result_free",
+    ] {
+        assert!(
+            exported.iter().any(|e| e == needed),
+            "{needed} is not exported; exported: {exported:?}"
+        );
+    }
+    // Every function the header declares is exported.
+    let header = std::fs::read_to_string(root().join("include/synboost.h")).expect("header");
+    for e in &exported {
+        assert!(
+            header.contains(&format!("{e}(")),
+            "{e} is exported but not declared in include/synboost.h (regenerate it with \
+             `SYNBOOST_BLESS=1 cargo test -p synboost --test header`)"
+        );
+    }
+
+    let out = run_ok(Command::new("readelf").arg("-d").arg(&so));
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dynamic
+            .lines()
+            .any(|l| l.contains("(SONAME)") && l.contains("[libsynboost.so.0]")),
+        "no SONAME libsynboost.so.0 in the dynamic section of {}:\n{dynamic}",
+        so.display()
+    );
+}
+
+#[test]
+fn installed_prefix_builds_with_pkg_config() {
+    require_tool("cc", "--version", "gcc");
+    require_tool(
+        "pkg-config",
+        "--version",
+        "pkgconf (scripts/test.sh must install `pkgconf`)",
+    );
+    let so = lib_dir().join("libsynboost.so");
+    let prefix = tempfile::tempdir().expect("tempdir");
+    // A prefix path with a space would need quoting in the .pc file; a plain one here.
+    run_ok(
+        Command::new("bash")
+            .current_dir(root())
+            .arg("scripts/install-lib.sh")
+            .arg(prefix.path())
+            .arg("--lib")
+            .arg(&so),
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    let lib = prefix.path().join("lib");
+    let real = lib.join(format!("libsynboost.so.{version}"));
+    assert!(real.is_file() && !real.is_symlink(), "{}", real.display());
+    for (link, to) in [
+        ("libsynboost.so.0", format!("libsynboost.so.{version}")),
+        ("libsynboost.so", "libsynboost.so.0".to_string()),
+    ] {
+        let target = std::fs::read_link(lib.join(link))
+            .unwrap_or_else(|e| panic!("lib/{link} is not a symlink: {e}"));
+        assert_eq!(target, Path::new(&to), "lib/{link}");
+    }
+    for f in [
+        "include/synboost.h",
+        "include/synboost.hpp",
+        "lib/pkgconfig/synboost.pc",
+    ] {
+        assert!(prefix.path().join(f).is_file(), "{f} not installed");
+    }
+    assert_eq!(
+        std::fs::read(prefix.path().join("include/synboost.h")).expect("installed header"),
+        std::fs::read(root().join("include/synboost.h")).expect("header"),
+    );
+
+    let pkg = |args: &[&str]| {
+        let out = run_ok(
+            Command::new("pkg-config")
+                .args(args)
+                .env("PKG_CONFIG_PATH", lib.join("pkgconfig"))
+                .env_remove("PKG_CONFIG_LIBDIR"),
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(pkg(&["--modversion", "synboost"]), version);
+    let flags = pkg(&["--cflags", "--libs", "synboost"]);
+    assert!(flags.contains("-lsynboost"), "{flags}");
+    let mut link: Vec<String> = flags.split_whitespace().map(String::from).collect();
+    link.push(format!("-Wl,-rpath,{}", lib.display()));
+
+    // Compile outside the repository so that only the installed header can be found.
+    let work = tempfile::tempdir().expect("tempdir");
+    let source = work.path().join("client.c");
+    std::fs::copy(root().join("tests/c/client.c"), &source).expect("copy client.c");
+    let exe = work.path().join("client_pc");
+    let mut cmd = Command::new("cc");
+    cmd.current_dir(work.path())
+        .args([
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-pthread",
+        ])
+        .arg(&source)
+        .arg("-o")
+        .arg(&exe)
+        .args(&link)
+        .arg("-lm");
+    run_ok(&mut cmd);
+
+    // It loads the installed library, through the soname link.
+    if Command::new("ldd").arg("--version").output().is_ok() {
+        let out = run_ok(Command::new("ldd").arg(&exe).env_remove("LD_LIBRARY_PATH"));
+        let deps = String::from_utf8_lossy(&out.stdout);
+        let wanted = lib.join("libsynboost.so.0");
+        assert!(
+            deps.lines()
+                .any(|l| l.contains("libsynboost.so.0") && l.contains(&*wanted.to_string_lossy())),
+            "the client does not load {}:\n{deps}",
+            wanted.display()
+        );
+    }
+    let b = bundles();
+    let stdout = run_client(&exe, &b);
+    let line = summary_line(&stdout, "C client:");
+    assert!(line.ends_with(" 0 failed"), "{line}");
+}
