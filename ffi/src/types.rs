@@ -151,7 +151,7 @@ fn known(v: f64, what: &str, max: f64) -> Result<Option<f64>> {
 
 impl sb_meta {
     /// The core metadata, every field checked.
-    pub(crate) fn to_core(&self) -> Result<ScanMeta> {
+    pub(crate) fn to_core(self) -> Result<ScanMeta> {
         let view = match self.view {
             SB_VIEW_UNKNOWN => None,
             SB_VIEW_2CH => Some(View::TwoChamber),
