@@ -542,20 +542,16 @@ impl Engine {
         prompts: &[(Structure, PromptKind, String)],
     ) -> Result<Segmentation, EngineError> {
         let t0 = Instant::now();
-        self.check_count(prompts.len())?;
-        let mut thresholds = Vec::with_capacity(prompts.len());
-        for (k, (s, _, _)) in prompts.iter().enumerate() {
-            let idx = self
-                .manifest
-                .structures
-                .iter()
-                .position(|m| m == s)
-                .ok_or(EngineError::Structure(*s))?;
-            if prompts[..k].iter().any(|(o, _, _)| o == s) {
-                return Err(EngineError::Structure(*s));
-            }
-            thresholds.push(self.manifest.thresholds.get(idx).copied().unwrap_or(0.5));
-        }
+        let structures: Vec<Structure> = prompts.iter().map(|(s, _, _)| *s).collect();
+        self.check_structures(&structures)?;
+        let thresholds: Vec<f32> = structures
+            .iter()
+            .map(|s| {
+                let idx = self.manifest.structures.iter().position(|m| m == s);
+                idx.and_then(|i| self.manifest.thresholds.get(i).copied())
+                    .unwrap_or(0.5)
+            })
+            .collect();
         let geometry = self
             .pre
             .run(frame, &self.pre_opts, &mut self.input)
@@ -626,6 +622,18 @@ impl Engine {
             )));
         }
         Ok(out)
+    }
+
+    /// Check that `structures` can be segmented together: one to the batch size of them, each
+    /// one the model was trained for, none twice.
+    pub fn check_structures(&self, structures: &[Structure]) -> Result<(), EngineError> {
+        self.check_count(structures.len())?;
+        for (k, s) in structures.iter().enumerate() {
+            if !self.manifest.structures.contains(s) || structures[..k].contains(s) {
+                return Err(EngineError::Structure(*s));
+            }
+        }
+        Ok(())
     }
 
     /// Between one and the batch size of prompts.

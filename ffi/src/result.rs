@@ -45,7 +45,8 @@ struct StructureOut {
     max_probability: f64,
 }
 
-fn ms(d: Duration) -> f64 {
+/// A duration in milliseconds, as the C structs report them.
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 

@@ -1,7 +1,7 @@
 //! `sb_stream`: the real-time loop behind the C ABI.
 
 use crate::engine::{engine_error, sb_engine};
-use crate::result::sb_result;
+use crate::result::{ms, sb_result};
 use crate::status::{
     Error, HandleError, SB_END, SB_ERR_FRAME, SB_ERR_INVALID, SB_ERR_QUEUE_FULL, SB_ERR_STATE,
     SB_ERR_STOPPED, SB_OK, SB_TIMEOUT, guard, read_sized, sb_status, write_sized,
@@ -123,10 +123,6 @@ pub struct sb_stream_stats {
     pub model_mean_ms: f64,
     /// Mean postprocessing time per segmented frame.
     pub postprocess_mean_ms: f64,
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 fn q(h: &LatencyHistogram, p: f64) -> f64 {

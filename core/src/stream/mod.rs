@@ -250,18 +250,43 @@ struct Job {
     pushed: Instant,
 }
 
-/// What the delivery thread hears about.
-enum Event {
-    Done(Box<FrameResult>, Instant),
-    Dropped {
-        seq: u64,
-        reason: DropReason,
-        width: usize,
-        height: usize,
-        timestamp_us: Option<i64>,
-        meta: ScanMeta,
-        pushed: Instant,
-    },
+/// A finished frame (segmented, failed or dropped) on its way to the delivery thread.
+struct Event {
+    result: Box<FrameResult>,
+    pushed: Instant,
+}
+
+impl Job {
+    /// The job's result with `outcome`, and its buffer for the pool.
+    fn finish(self, outcome: Outcome, timings: FrameTimings) -> (Event, Vec<u8>) {
+        let Job {
+            seq,
+            buf,
+            width,
+            height,
+            timestamp_us,
+            meta,
+            pushed,
+            ..
+        } = self;
+        let result = Box::new(FrameResult {
+            seq,
+            timestamp_us,
+            width,
+            height,
+            meta,
+            outcome,
+            timings,
+        });
+        (Event { result, pushed }, buf)
+    }
+
+    /// Report the job as dropped for `reason`; the buffer comes back.
+    fn drop_into(self, reason: DropReason, events: &Sender<Event>) -> Vec<u8> {
+        let (ev, buf) = self.finish(Outcome::Dropped(reason), FrameTimings::default());
+        let _ = events.send(ev);
+        buf
+    }
 }
 
 /// The producer side, behind one lock so that sequence order is queue order.
@@ -452,7 +477,7 @@ impl Stream {
                     return Err(StreamError::QueueFull(self.config.queue));
                 }
                 QueuePolicy::DropOldest => match self.queue_rx.try_recv() {
-                    Ok(old) => self.drop_job(old, &events),
+                    Ok(old) => old.drop_into(DropReason::Overflow, &events),
                     Err(_) => self.pool_rx.recv().map_err(|_| StreamError::Stopped)?,
                 },
             },
@@ -514,7 +539,7 @@ impl Stream {
                     }
                     QueuePolicy::DropOldest => {
                         if let Ok(old) = self.queue_rx.try_recv() {
-                            let b = self.drop_job(old, &events);
+                            let b = old.drop_into(DropReason::Overflow, &events);
                             let _ = self.pool_tx.try_send(b);
                         }
                         job = j;
@@ -525,30 +550,6 @@ impl Stream {
         let seq = p.next_seq;
         p.next_seq += 1;
         Ok(seq)
-    }
-
-    /// Report a queued job as dropped and hand back its buffer.
-    fn drop_job(&self, job: Job, events: &Sender<Event>) -> Vec<u8> {
-        let Job {
-            seq,
-            buf,
-            width,
-            height,
-            timestamp_us,
-            meta,
-            pushed,
-            ..
-        } = job;
-        let _ = events.send(Event::Dropped {
-            seq,
-            reason: DropReason::Overflow,
-            width,
-            height,
-            timestamp_us,
-            meta,
-            pushed,
-        });
-        buf
     }
 
     /// The next result in sequence order: waits up to `timeout` (`None`: forever). `Ok(None)`
@@ -600,16 +601,9 @@ impl Stream {
         };
         if let (StopMode::Discard, Some(events)) = (mode, events.as_ref()) {
             while let Ok(job) = self.queue_rx.try_recv() {
-                let _ = events.send(Event::Dropped {
-                    seq: job.seq,
-                    reason: DropReason::Discarded,
-                    width: job.width,
-                    height: job.height,
-                    timestamp_us: job.timestamp_us,
-                    meta: job.meta,
-                    pushed: job.pushed,
-                });
-                let _ = self.pool_tx.try_send(job.buf);
+                let _ = self
+                    .pool_tx
+                    .try_send(job.drop_into(DropReason::Discarded, events));
             }
         }
         drop(events);
@@ -637,28 +631,6 @@ impl Drop for Stream {
     }
 }
 
-impl Engine {
-    /// Check that `structures` can be segmented together by this engine.
-    pub fn check_structures(&self, structures: &[Structure]) -> Result<(), EngineError> {
-        let max = self.spec().structures.len();
-        if structures.is_empty() {
-            return Err(EngineError::NoStructure);
-        }
-        if structures.len() > max {
-            return Err(EngineError::TooMany {
-                asked: structures.len(),
-                max,
-            });
-        }
-        for (k, s) in structures.iter().enumerate() {
-            if !self.manifest().structures.contains(s) || structures[..k].contains(s) {
-                return Err(EngineError::Structure(*s));
-            }
-        }
-        Ok(())
-    }
-}
-
 struct Worker {
     engine: Engine,
     structures: Vec<Structure>,
@@ -672,39 +644,17 @@ impl Worker {
         while let Ok(job) = self.queue.recv() {
             let started = Instant::now();
             let outcome = self.segment(&job);
-            let Job {
-                seq,
-                buf,
-                width,
-                height,
-                timestamp_us,
-                meta,
-                pushed,
-                ..
-            } = job;
-            let _ = self.pool.try_send(buf);
-            let engine = match &outcome {
-                Outcome::Segmented(s) => s.timings,
-                _ => Timings::default(),
-            };
-            let result = FrameResult {
-                seq,
-                timestamp_us,
-                width,
-                height,
-                meta,
-                outcome,
-                timings: FrameTimings {
-                    queue: started - pushed,
-                    engine,
-                    total: Duration::ZERO,
+            let timings = FrameTimings {
+                queue: started - job.pushed,
+                engine: match &outcome {
+                    Outcome::Segmented(s) => s.timings,
+                    _ => Timings::default(),
                 },
+                total: Duration::ZERO,
             };
-            if self
-                .events
-                .send(Event::Done(Box::new(result), pushed))
-                .is_err()
-            {
+            let (ev, buf) = job.finish(outcome, timings);
+            let _ = self.pool.try_send(buf);
+            if self.events.send(ev).is_err() {
                 break;
             }
         }
@@ -804,39 +754,13 @@ impl Output {
 fn deliver(events: Receiver<Event>, mut out: Output) {
     let mut order = Reorder::new();
     for ev in events.iter() {
-        let (seq, item) = match ev {
-            Event::Done(r, pushed) => (r.seq, (*r, pushed)),
-            Event::Dropped {
-                seq,
-                reason,
-                width,
-                height,
-                timestamp_us,
-                meta,
-                pushed,
-            } => (
-                seq,
-                (
-                    FrameResult {
-                        seq,
-                        timestamp_us,
-                        width,
-                        height,
-                        meta,
-                        outcome: Outcome::Dropped(reason),
-                        timings: FrameTimings::default(),
-                    },
-                    pushed,
-                ),
-            ),
-        };
-        order.insert(seq, item);
-        while let Some(Delivered((r, pushed))) = order.next() {
-            out.emit(r, pushed);
+        order.insert(ev.result.seq, ev);
+        while let Some(Delivered(ev)) = order.next() {
+            out.emit(*ev.result, ev.pushed);
         }
     }
     // Every sender is gone: whatever is left (there should be nothing) goes out in order.
-    for (r, pushed) in order.rest() {
-        out.emit(r, pushed);
+    for ev in order.rest() {
+        out.emit(*ev.result, ev.pushed);
     }
 }
