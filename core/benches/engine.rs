@@ -1,6 +1,8 @@
 //! Criterion benchmarks of the engine on a random-weight default student (224², 3 structures,
 //! one thread): `segment()` with the f32 and int8 image graphs, the text graph on a cache miss,
 //! and a cache hit. `scripts/bench-inference.sh` prints the comparison table with onnxruntime.
+//! The `postprocess` group times each step of one structure's postprocessing on a 224² map of
+//! an LV-sized ellipse mapped to a 256² frame (the live stream's phantom size).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -8,6 +10,10 @@ use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
 use synboost_core::frame::FrameView;
 use synboost_core::model::export::{BundleInfo, write_random_student};
 use synboost_core::model::spec::ModelSpec;
+use synboost_core::postprocess::{
+    FrameMapper, PostprocessOptions, fill_holes, largest_component, postprocess, threshold,
+};
+use synboost_core::preprocess::{Fit, Geometry};
 use synboost_core::{Phase, ScanMeta, Structure, Tokenizer, View, Vocab};
 
 fn frame(w: usize, h: usize) -> Vec<u8> {
@@ -67,5 +73,46 @@ fn engine(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, engine);
+/// Logits of an ellipse (an LV-sized blob, about 12 % of the map) with a speck and a hole.
+fn ellipse_logits(w: usize, h: usize) -> Vec<f32> {
+    let mut l: Vec<f32> = (0..w * h)
+        .map(|i| {
+            let (x, y) = ((i % w) as f32, (i / w) as f32);
+            let (dx, dy) = ((x - 0.55 * w as f32) / 40.0, (y - 0.4 * h as f32) / 75.0);
+            4.0 * (1.0 - (dx * dx + dy * dy).sqrt())
+        })
+        .collect();
+    l[(h / 2) * w + w / 2] = -5.0;
+    l[10 * w + 10] = 5.0;
+    l
+}
+
+fn postprocessing(c: &mut Criterion) {
+    let (w, h) = (224, 224);
+    let l = ellipse_logits(w, h);
+    let opts = PostprocessOptions::default();
+    let raw = threshold(&l, w, h, 0.5).expect("threshold");
+    let (clean, _) = postprocess(&l, w, h, &opts).expect("postprocess");
+    let geom = Geometry::new((256, 256), None, (w, h), Fit::Stretch).expect("geometry");
+    let mut mapper = FrameMapper::new();
+    let mut g = c.benchmark_group("postprocess");
+    g.bench_function("threshold_224", |b| {
+        b.iter(|| black_box(threshold(&l, w, h, 0.5).expect("threshold")))
+    });
+    g.bench_function("largest_component_224", |b| {
+        b.iter(|| black_box(largest_component(&raw)))
+    });
+    g.bench_function("fill_holes_224", |b| {
+        b.iter(|| black_box(fill_holes(&clean)))
+    });
+    g.bench_function("postprocess_224", |b| {
+        b.iter(|| black_box(postprocess(&l, w, h, &opts).expect("postprocess")))
+    });
+    g.bench_function("map_224_to_256", |b| {
+        b.iter(|| black_box(mapper.map(&l, &clean, &geom, 0.5).expect("map")))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, engine, postprocessing);
 criterion_main!(benches);

@@ -130,88 +130,172 @@ pub fn threshold(
 ) -> Result<Mask, PostprocessError> {
     check_size(logits.len(), width, height)?;
     let lt = threshold_logit(prob)?;
-    let data = logits.iter().map(|&l| u8::from(l > lt)).collect();
+    let mut data = vec![0u8; logits.len()];
+    // A plain zip loop, which the compiler turns into vector compares.
+    for (d, &l) in data.iter_mut().zip(logits) {
+        *d = u8::from(l > lt);
+    }
     Ok(Mask::new(width, height, data)?)
+}
+
+/// The largest logit that is not NaN (−∞ when there is none), in 16 independent lanes so that
+/// it vectorises.
+fn max_logit(logits: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 16];
+    let chunks = logits.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (m, &v) in lanes.iter_mut().zip(c) {
+            // NaN compares false and is skipped.
+            if v > *m {
+                *m = v;
+            }
+        }
+    }
+    lanes
+        .iter()
+        .chain(rest)
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+}
+
+/// A horizontal run of equal pixels: row `y`, columns `x0..x1`.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    y: usize,
+    x0: usize,
+    x1: usize,
+}
+
+/// Runs of one pixel value, labelled into connected components with a union-find over runs
+/// (each pixel is read once; the union-find only sees runs, a few per row for anatomy).
+struct Components {
+    runs: Vec<Run>,
+    /// Union-find parents; a root is the smallest run index of its component, so the root's
+    /// run holds the component's first pixel in raster order.
+    parent: Vec<u32>,
+}
+
+impl Components {
+    /// Components of the pixels of `m` equal to `value` (0 or 1), 8-connected when `eight`,
+    /// else 4-connected.
+    fn label(m: &Mask, value: u8, eight: bool) -> Self {
+        let (w, d) = (m.width(), m.data());
+        let mut runs = Vec::new();
+        let mut parent: Vec<u32> = Vec::new();
+        let ext = usize::from(eight);
+        let mut prev = 0..0;
+        for (y, row) in d.chunks_exact(w.max(1)).enumerate() {
+            let first = runs.len();
+            let mut x = 0;
+            while x < w {
+                match row[x..].iter().position(|&v| v == value) {
+                    None => break,
+                    Some(o) => x += o,
+                }
+                let len = row[x..].iter().position(|&v| v != value).unwrap_or(w - x);
+                runs.push(Run {
+                    y,
+                    x0: x,
+                    x1: x + len,
+                });
+                // Runs are far fewer than 2^32 (at most half the pixels of a mask).
+                parent.push(u32::try_from(runs.len() - 1).unwrap_or(u32::MAX));
+                x += len;
+            }
+            let cur = first..runs.len();
+            // Join the runs of this row to the overlapping runs of the previous one.
+            let (mut i, mut j) = (prev.start, cur.start);
+            while i < prev.end && j < cur.end {
+                let (p, c) = (runs[i], runs[j]);
+                if p.x0 < c.x1 + ext && c.x0 < p.x1 + ext {
+                    union(&mut parent, i, j);
+                }
+                if p.x1 < c.x1 { i += 1 } else { j += 1 }
+            }
+            prev = cur;
+        }
+        Self { runs, parent }
+    }
+
+    /// The root (component label) of every run.
+    fn roots(&mut self) -> Vec<usize> {
+        (0..self.parent.len())
+            .map(|i| find(&mut self.parent, i))
+            .collect()
+    }
+}
+
+/// The root of run `i`, halving paths on the way.
+fn find(parent: &mut [u32], mut i: usize) -> usize {
+    while parent[i] as usize != i {
+        let up = parent[parent[i] as usize];
+        parent[i] = up;
+        i = up as usize;
+    }
+    i
+}
+
+/// Join the components of runs `a` and `b`; the smaller root stays the root.
+fn union(parent: &mut [u32], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+    if lo != hi {
+        parent[hi] = parent[lo];
+    }
+}
+
+/// Set the pixels of `runs` to 1 in the row-major `data` of width `w`.
+fn paint<'a>(data: &mut [u8], w: usize, runs: impl Iterator<Item = &'a Run>) {
+    for r in runs {
+        if let Some(px) = data.get_mut(r.y * w + r.x0..r.y * w + r.x1) {
+            px.fill(1);
+        }
+    }
 }
 
 /// The largest 8-connected foreground component of `m` (on a tie, the first in raster order)
 /// and the number of components.
 pub fn largest_component(m: &Mask) -> (Mask, usize) {
-    let (w, h) = (m.width(), m.height());
-    let d = m.data();
-    let mut labels = vec![0u32; d.len()];
-    // Pixels to visit, as (x, y): no division per pixel.
-    let mut stack: Vec<(usize, usize)> = Vec::new();
-    let (mut count, mut best, mut best_area) = (0u32, 0u32, 0usize);
-    for (start, (sx, sy)) in (0..h).flat_map(|y| (0..w).map(move |x| (x, y))).enumerate() {
-        if d[start] == 0 || labels[start] != 0 {
-            continue;
-        }
-        // At most one component per 4 pixels, and masks hold far fewer than 2^34 pixels.
-        count = count.saturating_add(1);
-        labels[start] = count;
-        stack.push((sx, sy));
-        let mut area = 0usize;
-        while let Some((x, y)) = stack.pop() {
-            area += 1;
-            let (x0, x1) = (x.saturating_sub(1), (x + 2).min(w));
-            for ny in y.saturating_sub(1)..(y + 2).min(h) {
-                for nx in x0..x1 {
-                    let j = ny * w + nx;
-                    if d[j] != 0 && labels[j] == 0 {
-                        labels[j] = count;
-                        stack.push((nx, ny));
-                    }
-                }
+    let mut c = Components::label(m, 1, true);
+    let roots = c.roots();
+    let mut area = vec![0usize; roots.len()];
+    for (r, run) in roots.iter().zip(&c.runs) {
+        area[*r] += run.x1 - run.x0;
+    }
+    let mut count = 0;
+    let mut best: Option<usize> = None;
+    // Roots in increasing order are components in the raster order of their first pixel.
+    for (i, &r) in roots.iter().enumerate() {
+        if r == i {
+            count += 1;
+            if best.is_none_or(|b| area[i] > area[b]) {
+                best = Some(i);
             }
         }
-        if area > best_area {
-            (best, best_area) = (count, area);
-        }
     }
-    let data = labels
-        .iter()
-        .map(|&l| u8::from(l != 0 && l == best))
-        .collect();
-    (same_size(m, data), count as usize)
+    let mut data = vec![0u8; m.data().len()];
+    if let Some(b) = best {
+        let kept = roots.iter().zip(&c.runs).filter(|(r, _)| **r == b);
+        paint(&mut data, m.width(), kept.map(|(_, run)| run));
+    }
+    (same_size(m, data), count)
 }
 
 /// `m` with its holes filled: background regions (4-connected) that do not touch the border
 /// become foreground.
 pub fn fill_holes(m: &Mask) -> Mask {
     let (w, h) = (m.width(), m.height());
-    let d = m.data();
-    // 1: background reached from the border.
-    let mut outside = vec![0u8; d.len()];
-    let mut stack: Vec<(usize, usize)> = Vec::new();
-    let mut visit = |x: usize, y: usize, stack: &mut Vec<(usize, usize)>| {
-        let j = y * w + x;
-        if d[j] == 0 && outside[j] == 0 {
-            outside[j] = 1;
-            stack.push((x, y));
-        }
-    };
-    let border = (0..w)
-        .flat_map(|x| [(x, 0), (x, h - 1)])
-        .chain((0..h).flat_map(|y| [(0, y), (w - 1, y)]));
-    for (x, y) in border {
-        visit(x, y, &mut stack);
-    }
-    while let Some((x, y)) = stack.pop() {
-        if x > 0 {
-            visit(x - 1, y, &mut stack);
-        }
-        if x + 1 < w {
-            visit(x + 1, y, &mut stack);
-        }
-        if y > 0 {
-            visit(x, y - 1, &mut stack);
-        }
-        if y + 1 < h {
-            visit(x, y + 1, &mut stack);
+    let mut c = Components::label(m, 0, false);
+    let roots = c.roots();
+    let mut open = vec![false; roots.len()];
+    for (r, run) in roots.iter().zip(&c.runs) {
+        if run.y == 0 || run.y + 1 == h || run.x0 == 0 || run.x1 == w {
+            open[*r] = true;
         }
     }
-    let data = outside.iter().map(|&o| 1 - o).collect();
+    let mut data = m.data().to_vec();
+    let holes = roots.iter().zip(&c.runs).filter(|(r, _)| !open[**r]);
+    paint(&mut data, w, holes.map(|(_, run)| run));
     same_size(m, data)
 }
 
@@ -234,11 +318,7 @@ pub fn postprocess(
     if opts.fill_holes {
         mask = fill_holes(&mask);
     }
-    let max_logit = logits
-        .iter()
-        .copied()
-        .filter(|l| !l.is_nan())
-        .fold(f32::NEG_INFINITY, f32::max);
+    let max_logit = max_logit(logits);
     let (mut sum, mut area) = (0f64, 0usize);
     for (&l, _) in logits.iter().zip(mask.data()).filter(|(_, m)| **m != 0) {
         let p = sigmoid(l);
@@ -294,6 +374,9 @@ pub struct FrameMapper {
     rows: Vec<Lerp>,
     forced: Vec<f32>,
     line: Vec<f32>,
+    /// Content rows and columns that hold mask pixels.
+    row_hit: Vec<bool>,
+    col_hit: Vec<bool>,
 }
 
 /// Bound on forced logits, so that interpolation never meets infinities.
@@ -343,10 +426,40 @@ impl FrameMapper {
             self.line.resize(c.width, 0.0);
         }
         self.force(logits, clean, lt);
+        // A frame pixel whose four source pixels are all outside the mask interpolates logits
+        // that are all below `lt`, so it stays outside: only the frame rows and columns that
+        // reach a mask pixel are computed (the mask's bounding box, about a tenth of the frame
+        // for a heart chamber).
+        self.row_hit.clear();
+        self.row_hit.resize(c.height, false);
+        self.col_hit.clear();
+        self.col_hit.resize(c.width, false);
+        for (r, hit) in self.row_hit.iter_mut().enumerate() {
+            let start = (c.y + r) * mw + c.x;
+            let row = clean.data().get(start..start + c.width).unwrap_or(&[]);
+            for (v, col) in row.iter().zip(self.col_hit.iter_mut()) {
+                if *v != 0 {
+                    *hit = true;
+                    *col = true;
+                }
+            }
+        }
+        let hits = |hit: &[bool], l: &Lerp| {
+            hit.get(l.i0).copied().unwrap_or(false) || hit.get(l.i1).copied().unwrap_or(false)
+        };
+        let first = self.cols.iter().position(|l| hits(&self.col_hit, l));
+        let last = self.cols.iter().rposition(|l| hits(&self.col_hit, l));
         let (fw, fh) = geom.frame_size();
         let mut data = vec![0u8; fw * fh];
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(Mask::new(fw, fh, data)?);
+        };
+        let cols = self.cols.get(first..=last).unwrap_or(&[]);
         let frame_rows = data.chunks_exact_mut(fw).skip(roi.y).take(roi.height);
         for (lr, frow) in self.rows.iter().zip(frame_rows) {
+            if !hits(&self.row_hit, lr) {
+                continue;
+            }
             let content_row = |r: usize| {
                 let start = (c.y + r) * mw + c.x;
                 self.forced.get(start..start + c.width).unwrap_or(&[])
@@ -355,8 +468,10 @@ impl FrameMapper {
             for ((v, &a0), &a1) in self.line.iter_mut().zip(r0).zip(r1) {
                 *v = a0 + (a1 - a0) * lr.t;
             }
-            let dst = frow.get_mut(roi.x..roi.x + roi.width).unwrap_or(&mut []);
-            for (o, lc) in dst.iter_mut().zip(&self.cols) {
+            let dst = frow
+                .get_mut(roi.x + first..=roi.x + last)
+                .unwrap_or(&mut []);
+            for (o, lc) in dst.iter_mut().zip(cols) {
                 let a0 = self.line.get(lc.i0).copied().unwrap_or(f32::NEG_INFINITY);
                 let a1 = self.line.get(lc.i1).copied().unwrap_or(a0);
                 *o = u8::from(a0 + (a1 - a0) * lc.t > lt);
@@ -456,6 +571,91 @@ mod tests {
         assert_eq!((n, kept.data()), (2, &[1, 0, 0, 0, 0][..]));
         let (kept, n) = largest_component(&Mask::zeros(3, 3).unwrap());
         assert_eq!((n, kept.count()), (0, 0));
+    }
+
+    /// Reference: component labels by flood fill, 8- or 4-connected, in raster order of first
+    /// pixel; the pixel-by-pixel algorithm the run-based one replaced.
+    fn flood_labels(m: &Mask, value: u8, eight: bool) -> (Vec<u32>, u32) {
+        let (w, h, d) = (m.width() as i64, m.height() as i64, m.data());
+        let mut labels = vec![0u32; d.len()];
+        let mut n = 0;
+        for start in 0..d.len() {
+            if d[start] != value || labels[start] != 0 {
+                continue;
+            }
+            n += 1;
+            labels[start] = n;
+            let mut stack = vec![start];
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i as i64 % w, i as i64 / w);
+                for dy in -1..=1i64 {
+                    for dx in -1..=1i64 {
+                        if (dx != 0 && dy != 0 && !eight) || (dx == 0 && dy == 0) {
+                            continue;
+                        }
+                        let (nx, ny) = (x + dx, y + dy);
+                        if nx < 0 || ny < 0 || nx >= w || ny >= h {
+                            continue;
+                        }
+                        let j = (ny * w + nx) as usize;
+                        if d[j] == value && labels[j] == 0 {
+                            labels[j] = n;
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+        }
+        (labels, n)
+    }
+
+    #[test]
+    fn run_labelling_matches_flood_fill_on_random_masks() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for case in 0..300 {
+            let (w, h) = (1 + (next() % 23) as usize, 1 + (next() % 19) as usize);
+            let density = [10, 35, 50, 65, 90][case % 5];
+            let data: Vec<u8> = (0..w * h)
+                .map(|_| u8::from(next() % 100 < density))
+                .collect();
+            let m = Mask::new(w, h, data).unwrap();
+            // Largest component: count, area and the raster-order tie rule.
+            let (labels, n) = flood_labels(&m, 1, true);
+            let mut area = vec![0usize; n as usize + 1];
+            for &l in labels.iter().filter(|&&l| l != 0) {
+                area[l as usize] += 1;
+            }
+            let best = (1..=n as usize).fold(0, |b, l| if area[l] > area[b] { l } else { b });
+            let want: Vec<u8> = labels
+                .iter()
+                .map(|&l| u8::from(best != 0 && l as usize == best))
+                .collect();
+            let (kept, count) = largest_component(&m);
+            assert_eq!(count, n as usize, "case {case}");
+            assert_eq!(kept.data(), &want[..], "case {case} {w}x{h}");
+            // Holes: 4-connected background components off the border.
+            let (bg, nb) = flood_labels(&m, 0, false);
+            let mut open = vec![false; nb as usize + 1];
+            for (i, &l) in bg.iter().enumerate() {
+                let (x, y) = (i % w, i / w);
+                if l != 0 && (x == 0 || y == 0 || x + 1 == w || y + 1 == h) {
+                    open[l as usize] = true;
+                }
+            }
+            let want: Vec<u8> = m
+                .data()
+                .iter()
+                .zip(&bg)
+                .map(|(&v, &l)| u8::from(v == 1 || !open[l as usize]))
+                .collect();
+            assert_eq!(fill_holes(&m).data(), &want[..], "case {case} {w}x{h}");
+        }
     }
 
     #[test]
@@ -607,6 +807,54 @@ mod tests {
         let pad_mask = threshold(&pad, 64, 64, 0.5).unwrap();
         assert_eq!(pad_mask.count(), 16 * 64);
         assert!(to_frame(&pad, &pad_mask, &g, 0.5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bounding_box_mapping_matches_every_pixel_interpolated() {
+        // Reference: every ROI pixel interpolated, as before the bounding-box shortcut.
+        let (mw, mh) = (40, 30);
+        let mut l = disc(mw, mh, 14.0, 12.0, 6.0);
+        for (i, v) in l.iter_mut().enumerate() {
+            *v += ((i * 37) % 11) as f32 * 0.3 - 1.5;
+        }
+        let (clean, _) = postprocess(&l, mw, mh, &PostprocessOptions::default()).unwrap();
+        assert!(clean.count() > 50);
+        for (frame, roi, fit) in [
+            ((200, 150), None, Fit::Stretch),
+            ((173, 211), Some(Roi::new(9, 17, 140, 150)), Fit::Letterbox),
+            ((40, 30), None, Fit::Stretch),
+        ] {
+            let g = Geometry::new(frame, roi, (mw, mh), fit).unwrap();
+            let got = to_frame(&l, &clean, &g, 0.5).unwrap();
+            let lt = logit_of(0.5);
+            let forced: Vec<f32> = l
+                .iter()
+                .zip(clean.data())
+                .map(|(&v, &m)| {
+                    if m != 0 {
+                        v.max(lt + MARGIN)
+                    } else {
+                        v.min(lt - MARGIN)
+                    }
+                })
+                .collect();
+            let (r, c) = (g.roi(), g.content());
+            let (sx, sy) = g.scale();
+            let (mut cols, mut rows) = (Vec::new(), Vec::new());
+            build_lerps(&mut cols, r.width, sx, c.width);
+            build_lerps(&mut rows, r.height, sy, c.height);
+            let at = |x: usize, y: usize| forced[(c.y + y) * mw + c.x + x];
+            let mut want = vec![0u8; frame.0 * frame.1];
+            for (fy, lr) in rows.iter().enumerate() {
+                for (fx, lc) in cols.iter().enumerate() {
+                    let a0 = at(lc.i0, lr.i0) + (at(lc.i0, lr.i1) - at(lc.i0, lr.i0)) * lr.t;
+                    let a1 = at(lc.i1, lr.i0) + (at(lc.i1, lr.i1) - at(lc.i1, lr.i0)) * lr.t;
+                    want[(r.y + fy) * frame.0 + r.x + fx] = u8::from(a0 + (a1 - a0) * lc.t > lt);
+                }
+            }
+            assert_eq!(got.data(), &want[..], "{frame:?} {roi:?}");
+            assert!(got.count() > 0);
+        }
     }
 
     #[test]

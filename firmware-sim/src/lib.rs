@@ -6,10 +6,12 @@
 //! - [`dicom_write`]: US Multi-frame Image DICOM writer.
 //! - [`replay`]: DICOM cines as timed frame streams.
 //! - [`overlay`]: colour overlays of masks on frames, PNG contact sheets.
+//! - [`live`]: real-time streams through `libsynboost.so` (dlopen, C ABI), scored and reported.
 #![deny(missing_docs)]
 
 pub mod dicom_write;
 pub mod export;
+pub mod live;
 pub mod overlay;
 pub mod phantom;
 pub mod replay;

@@ -14,7 +14,7 @@ fn help_lists_subcommands() {
     let out = sim().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for sub in ["generate", "dicom", "replay", "preview"] {
+    for sub in ["generate", "dicom", "replay", "live", "preview"] {
         assert!(text.contains(sub), "{sub} missing from:\n{text}");
     }
 }

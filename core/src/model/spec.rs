@@ -113,7 +113,10 @@ impl ModelSpec {
                 fit: Fit::Stretch,
             },
             encoder: vec![16, 32, 48, 80, 128],
-            decoder: vec![80, 48, 32, 16],
+            // The last stage (112², batched over the structures) is the costliest per channel:
+            // 8 channels there and more in the cheap low-resolution stages run the image graph
+            // about 20 % faster in tract than 80-48-32-16 at the same FLOPs.
+            decoder: vec![96, 64, 32, 8],
             text: TextSpec {
                 vocab_size,
                 max_len,
@@ -318,7 +321,7 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), n);
-        assert_eq!(s.film_offset(1), 2 * 80);
+        assert_eq!(s.film_offset(1), 2 * 96);
         assert_eq!(s.decoder_in(0), 128);
         assert_eq!(s.decoder_in(3), 32);
         assert_eq!(s.skip_of(0), 80);

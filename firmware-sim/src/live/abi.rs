@@ -1,0 +1,661 @@
+//! `libsynboost.so` through its C ABI, loaded at run time with `dlopen` (`libloading`).
+//!
+//! [`Api`] holds the library and every `sb_*` entry point `live` uses, resolved once at load
+//! (the library then stays loaded for the life of the process). The handles ([`Engine`],
+//! [`Stream`], [`FrameResult`]) hold an `Arc<Api>` and close or free themselves on drop. Every failing call becomes an
+//! [`AbiError::Call`] with the status and the text of `sb_last_error()`, read on the calling
+//! thread right after the call (the message is thread-local).
+//!
+//! Only the C types and constants come from the `synboost` crate; no Rust function of it is
+//! called, so this is exactly what a C host does.
+
+use std::ffi::{CStr, CString, c_char, c_void};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use synboost::SB_ABI_VERSION;
+use synboost::engine::{sb_engine, sb_engine_info, sb_engine_options};
+use synboost::log::{
+    SB_LOG_DEBUG, SB_LOG_ERROR, SB_LOG_INFO, SB_LOG_OFF, SB_LOG_TRACE, SB_LOG_WARN,
+    sb_log_callback, sb_log_level,
+};
+use synboost::result::{sb_result, sb_result_info, sb_structure_result};
+use synboost::status::{SB_END, SB_OK, SB_TIMEOUT, sb_status};
+use synboost::stream::{sb_stop_mode, sb_stream, sb_stream_config, sb_stream_stats};
+use synboost::types::{SB_NO_TIMESTAMP, SB_PIXEL_GRAY8, sb_frame, sb_meta};
+
+/// Errors loading or calling the library.
+#[derive(Debug, thiserror::Error)]
+pub enum AbiError {
+    /// `dlopen` failed.
+    #[error("cannot load {path}: {message}")]
+    Load {
+        /// The library file.
+        path: PathBuf,
+        /// The loader's message.
+        message: String,
+    },
+    /// An entry point is missing from the library.
+    #[error("{path} has no symbol {symbol} ({message}): is it a libsynboost.so of this version?")]
+    Symbol {
+        /// The library file.
+        path: PathBuf,
+        /// The missing symbol.
+        symbol: String,
+        /// The loader's message.
+        message: String,
+    },
+    /// The library implements another C ABI version.
+    #[error("{path} implements C ABI version {found}, this program needs {expected}")]
+    AbiVersion {
+        /// The library file.
+        path: PathBuf,
+        /// Its `sb_abi_version()`.
+        found: u32,
+        /// `SB_ABI_VERSION` of the headers this program was built with.
+        expected: u32,
+    },
+    /// A call returned an error status.
+    #[error("{function} failed with {status} ({status_text}): {message}")]
+    Call {
+        /// The entry point.
+        function: &'static str,
+        /// Its `sb_status`.
+        status: sb_status,
+        /// `sb_status_string(status)`.
+        status_text: String,
+        /// `sb_last_error()` right after the call.
+        message: String,
+    },
+    /// An argument cannot be passed to C (a path with a NUL byte, a frame too large).
+    #[error("{0}")]
+    Argument(String),
+}
+
+impl AbiError {
+    /// The `sb_status` of a failed call, if this is one.
+    pub fn status(&self) -> Option<sb_status> {
+        match self {
+            AbiError::Call { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, AbiError>;
+
+// The entry points' types, checked against the `synboost` crate's definitions in the tests.
+type FnVersion = unsafe extern "C" fn() -> *const c_char;
+type FnAbiVersion = unsafe extern "C" fn() -> u32;
+type FnLastError = unsafe extern "C" fn() -> *const c_char;
+type FnStatusString = unsafe extern "C" fn(sb_status) -> *const c_char;
+type FnSetLogCallback =
+    unsafe extern "C" fn(sb_log_callback, sb_log_level, *mut c_void) -> sb_status;
+type FnEngineOptionsDefaults = unsafe extern "C" fn(*mut sb_engine_options) -> sb_status;
+type FnEngineOpen =
+    unsafe extern "C" fn(*const c_char, *const sb_engine_options, *mut *mut sb_engine) -> sb_status;
+type FnEngineClose = unsafe extern "C" fn(*mut *mut sb_engine) -> sb_status;
+type FnEngineGetInfo = unsafe extern "C" fn(*const sb_engine, *mut sb_engine_info) -> sb_status;
+type FnStreamConfigDefaults = unsafe extern "C" fn(*mut sb_stream_config) -> sb_status;
+type FnStreamStart = unsafe extern "C" fn(
+    *const sb_engine,
+    *const sb_stream_config,
+    *mut *mut sb_stream,
+) -> sb_status;
+type FnStreamPush =
+    unsafe extern "C" fn(*mut sb_stream, *const sb_frame, *const sb_meta, *mut u64) -> sb_status;
+type FnStreamPoll = unsafe extern "C" fn(*mut sb_stream, i32, *mut *mut sb_result) -> sb_status;
+type FnStreamGetStats = unsafe extern "C" fn(*const sb_stream, *mut sb_stream_stats) -> sb_status;
+type FnStreamStop = unsafe extern "C" fn(*mut sb_stream, sb_stop_mode) -> sb_status;
+type FnStreamClose = unsafe extern "C" fn(*mut *mut sb_stream) -> sb_status;
+type FnResultGetInfo = unsafe extern "C" fn(*const sb_result, *mut sb_result_info) -> sb_status;
+type FnResultGetStructure =
+    unsafe extern "C" fn(*const sb_result, u32, *mut sb_structure_result) -> sb_status;
+type FnResultFree = unsafe extern "C" fn(*mut *mut sb_result) -> sb_status;
+
+/// The loaded library and its entry points.
+pub struct Api {
+    path: PathBuf,
+    version: FnVersion,
+    abi_version: FnAbiVersion,
+    last_error: FnLastError,
+    status_string: FnStatusString,
+    set_log_callback: FnSetLogCallback,
+    engine_options_defaults: FnEngineOptionsDefaults,
+    engine_open: FnEngineOpen,
+    engine_close: FnEngineClose,
+    engine_get_info: FnEngineGetInfo,
+    stream_config_defaults: FnStreamConfigDefaults,
+    stream_start: FnStreamStart,
+    stream_push: FnStreamPush,
+    stream_poll: FnStreamPoll,
+    stream_get_stats: FnStreamGetStats,
+    stream_stop: FnStreamStop,
+    stream_close: FnStreamClose,
+    result_get_info: FnResultGetInfo,
+    result_get_structure: FnResultGetStructure,
+    result_free: FnResultFree,
+    // The function pointers above are valid while the library stays loaded. It is never
+    // unloaded: threads the library started (tract's pools wind down asynchronously) and its
+    // thread-local destructors may outlive every handle, and unloading a Rust cdylib under them
+    // is unsound. Loaded once per run, the cost is one mapping for the process's life.
+    _lib: std::mem::ManuallyDrop<libloading::Library>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api").field("path", &self.path).finish()
+    }
+}
+
+/// Resolve `name` in `lib` as a function pointer of type `T`.
+///
+/// # Safety
+/// `T` must be the symbol's true type.
+unsafe fn sym<T: Copy>(lib: &libloading::Library, path: &Path, name: &str) -> Result<T> {
+    // SAFETY: forwarded: the caller names the right type for the symbol.
+    let s = unsafe { lib.get::<T>(name.as_bytes()) }.map_err(|e| AbiError::Symbol {
+        path: path.to_path_buf(),
+        symbol: name.to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(*s)
+}
+
+/// A C string the library owns, as an owned Rust string ("" for NULL).
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string valid for the call.
+unsafe fn owned(p: *const c_char) -> String {
+    if p.is_null() {
+        String::new()
+    } else {
+        // SAFETY: non-null and NUL-terminated per the contract.
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+}
+
+/// Forwards the library's log records to this program's `log` logger (target `synboost`).
+unsafe extern "C" fn log_to_rust(
+    level: sb_log_level,
+    target: *const c_char,
+    message: *const c_char,
+    _user: *mut c_void,
+) {
+    let level = match level {
+        SB_LOG_ERROR => log::Level::Error,
+        SB_LOG_WARN => log::Level::Warn,
+        SB_LOG_INFO => log::Level::Info,
+        SB_LOG_DEBUG => log::Level::Debug,
+        _ => log::Level::Trace,
+    };
+    // SAFETY: the library passes NUL-terminated strings valid for the call.
+    let (target, message) = unsafe { (owned(target), owned(message)) };
+    log::log!(target: "synboost", level, "[{target}] {message}");
+}
+
+impl Api {
+    /// Load the library at `path`, resolve every entry point and check its C ABI version.
+    pub fn load(path: &Path) -> Result<Arc<Self>> {
+        // SAFETY: loading runs the library's initialisers; libsynboost.so has no unusual ones
+        // (a Rust cdylib: no global constructors beyond the standard library's).
+        let lib = unsafe { libloading::Library::new(path) }.map_err(|e| AbiError::Load {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        // SAFETY (every `sym` below): the types are those of the `synboost` crate's
+        // `extern "C"` definitions, which generate include/synboost.h.
+        let api = unsafe {
+            Api {
+                path: path.to_path_buf(),
+                version: sym(&lib, path, "sb_version")?,
+                abi_version: sym(&lib, path, "sb_abi_version")?,
+                last_error: sym(&lib, path, "sb_last_error")?,
+                status_string: sym(&lib, path, "sb_status_string")?,
+                set_log_callback: sym(&lib, path, "sb_set_log_callback")?,
+                engine_options_defaults: sym(&lib, path, "sb_engine_options_defaults")?,
+                engine_open: sym(&lib, path, "sb_engine_open")?,
+                engine_close: sym(&lib, path, "sb_engine_close")?,
+                engine_get_info: sym(&lib, path, "sb_engine_get_info")?,
+                stream_config_defaults: sym(&lib, path, "sb_stream_config_defaults")?,
+                stream_start: sym(&lib, path, "sb_stream_start")?,
+                stream_push: sym(&lib, path, "sb_stream_push")?,
+                stream_poll: sym(&lib, path, "sb_stream_poll")?,
+                stream_get_stats: sym(&lib, path, "sb_stream_get_stats")?,
+                stream_stop: sym(&lib, path, "sb_stream_stop")?,
+                stream_close: sym(&lib, path, "sb_stream_close")?,
+                result_get_info: sym(&lib, path, "sb_result_get_info")?,
+                result_get_structure: sym(&lib, path, "sb_result_get_structure")?,
+                result_free: sym(&lib, path, "sb_result_free")?,
+                _lib: std::mem::ManuallyDrop::new(lib),
+            }
+        };
+        // SAFETY: no arguments; returns a value.
+        let found = unsafe { (api.abi_version)() };
+        if found != SB_ABI_VERSION {
+            return Err(AbiError::AbiVersion {
+                path: path.to_path_buf(),
+                found,
+                expected: SB_ABI_VERSION,
+            });
+        }
+        Ok(Arc::new(api))
+    }
+
+    /// The library file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `sb_version()`.
+    pub fn version(&self) -> String {
+        // SAFETY: returns a static NUL-terminated string.
+        unsafe { owned((self.version)()) }
+    }
+
+    /// `sb_abi_version()`.
+    pub fn abi_version(&self) -> u32 {
+        // SAFETY: no arguments.
+        unsafe { (self.abi_version)() }
+    }
+
+    /// Route the library's log records up to `max` into this program's `log` logger.
+    pub fn forward_logs(&self, max: log::LevelFilter) -> Result<()> {
+        let level = match max {
+            log::LevelFilter::Off => SB_LOG_OFF,
+            log::LevelFilter::Error => SB_LOG_ERROR,
+            log::LevelFilter::Warn => SB_LOG_WARN,
+            log::LevelFilter::Info => SB_LOG_INFO,
+            log::LevelFilter::Debug => SB_LOG_DEBUG,
+            log::LevelFilter::Trace => SB_LOG_TRACE,
+        };
+        // SAFETY: `log_to_rust` may be called from any thread and ignores its user data.
+        let s = unsafe { (self.set_log_callback)(Some(log_to_rust), level, std::ptr::null_mut()) };
+        self.check("sb_set_log_callback", s)
+    }
+
+    /// `Ok` for `SB_OK` (and other non-negative codes); else the error with the thread's
+    /// last message.
+    fn check(&self, function: &'static str, status: sb_status) -> Result<()> {
+        if status >= SB_OK {
+            return Ok(());
+        }
+        // SAFETY: both return static or thread-local NUL-terminated strings, never NULL.
+        let (message, status_text) = unsafe {
+            (
+                owned((self.last_error)()),
+                owned((self.status_string)(status)),
+            )
+        };
+        Err(AbiError::Call {
+            function,
+            status,
+            status_text,
+            message,
+        })
+    }
+
+    /// `sb_engine_options_defaults`.
+    pub fn engine_options(&self) -> Result<sb_engine_options> {
+        let mut o = std::mem::MaybeUninit::<sb_engine_options>::uninit();
+        // SAFETY: a writable struct; the call writes all of it on success.
+        let s = unsafe { (self.engine_options_defaults)(o.as_mut_ptr()) };
+        self.check("sb_engine_options_defaults", s)?;
+        // SAFETY: initialised by the successful call.
+        Ok(unsafe { o.assume_init() })
+    }
+
+    /// `sb_stream_config_defaults`.
+    pub fn stream_config(&self) -> Result<sb_stream_config> {
+        let mut c = std::mem::MaybeUninit::<sb_stream_config>::uninit();
+        // SAFETY: a writable struct; the call writes all of it on success.
+        let s = unsafe { (self.stream_config_defaults)(c.as_mut_ptr()) };
+        self.check("sb_stream_config_defaults", s)?;
+        // SAFETY: initialised by the successful call.
+        Ok(unsafe { c.assume_init() })
+    }
+}
+
+/// What `sb_engine_get_info` says about a loaded model, with owned strings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EngineInfo {
+    /// `SB_VARIANT_F32` (1) or `SB_VARIANT_INT8` (2).
+    pub variant: u32,
+    /// `SB_STRUCTURE_*` bits.
+    pub structures: u32,
+    /// Model input width.
+    pub input_width: u32,
+    /// Model input height.
+    pub input_height: u32,
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    pub version: String,
+    /// Model licence.
+    pub licence: String,
+}
+
+/// An open model bundle (`sb_engine`); closed on drop.
+#[derive(Debug)]
+pub struct Engine {
+    api: Arc<Api>,
+    raw: *mut sb_engine,
+}
+
+impl Engine {
+    /// `sb_engine_open` of a bundle folder or `.tar`, with `options` (`None`: defaults).
+    pub fn open(
+        api: &Arc<Api>,
+        bundle: &Path,
+        options: Option<&sb_engine_options>,
+    ) -> Result<Self> {
+        let path = bundle.to_str().ok_or_else(|| {
+            AbiError::Argument(format!("{}: the path is not UTF-8", bundle.display()))
+        })?;
+        let path = CString::new(path).map_err(|_| {
+            AbiError::Argument(format!("{}: the path has a NUL byte", bundle.display()))
+        })?;
+        let opts = options.map_or(std::ptr::null(), |o| o as *const sb_engine_options);
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: a NUL-terminated path, NULL or a valid options struct, a writable out.
+        let s = unsafe { (api.engine_open)(path.as_ptr(), opts, &mut raw) };
+        api.check("sb_engine_open", s)?;
+        Ok(Self {
+            api: Arc::clone(api),
+            raw,
+        })
+    }
+
+    /// `sb_engine_get_info`.
+    pub fn info(&self) -> Result<EngineInfo> {
+        let mut i = sb_engine_info {
+            struct_size: std::mem::size_of::<sb_engine_info>() as u32,
+            variant: 0,
+            structures: 0,
+            input_width: 0,
+            input_height: 0,
+            name: std::ptr::null(),
+            version: std::ptr::null(),
+            licence: std::ptr::null(),
+        };
+        // SAFETY: a live engine and a sized, writable struct.
+        let s = unsafe { (self.api.engine_get_info)(self.raw, &mut i) };
+        self.api.check("sb_engine_get_info", s)?;
+        // SAFETY: the strings are owned by the live engine.
+        let (name, version, licence) =
+            unsafe { (owned(i.name), owned(i.version), owned(i.licence)) };
+        Ok(EngineInfo {
+            variant: i.variant,
+            structures: i.structures,
+            input_width: i.input_width,
+            input_height: i.input_height,
+            name,
+            version,
+            licence,
+        })
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // SAFETY: our handle, closed once (the call sets it to NULL).
+        let s = unsafe { (self.api.engine_close)(&mut self.raw) };
+        if let Err(e) = self.api.check("sb_engine_close", s) {
+            log::warn!("{e}");
+        }
+    }
+}
+
+/// What `sb_stream_poll` returned.
+#[derive(Debug)]
+pub enum Poll {
+    /// The next result.
+    Result(FrameResult),
+    /// None within the timeout.
+    Timeout,
+    /// The stream has stopped and every result was read.
+    End,
+}
+
+/// A running stream (`sb_stream`); closed on drop (which discards queued frames if it is still
+/// running).
+///
+/// The C ABI lets any thread push, poll, read the stats or stop concurrently (only closing
+/// needs exclusive access, which `Drop` has), so a `&Stream` may be shared between threads.
+#[derive(Debug)]
+pub struct Stream {
+    api: Arc<Api>,
+    raw: *mut sb_stream,
+}
+
+// SAFETY: the library's stream is thread-safe for every call but close (documented in
+// synboost.h: "Any thread may push"; poll, stats and stop take the stream by shared pointer and
+// lock internally); close happens in Drop, with exclusive access.
+unsafe impl Send for Stream {}
+// SAFETY: as above.
+unsafe impl Sync for Stream {}
+
+impl Stream {
+    /// `sb_stream_start` on `engine`'s model.
+    pub fn start(engine: &Engine, config: &sb_stream_config) -> Result<Self> {
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: a live engine, a valid config, a writable out.
+        let s = unsafe { (engine.api.stream_start)(engine.raw, config, &mut raw) };
+        engine.api.check("sb_stream_start", s)?;
+        Ok(Self {
+            api: Arc::clone(&engine.api),
+            raw,
+        })
+    }
+
+    /// `sb_stream_push` of an 8-bit grey frame (`stride` bytes per row) with its metadata and
+    /// timestamp (ns, any epoch); returns the frame's sequence number.
+    pub fn push_gray8(
+        &self,
+        pixels: &[u8],
+        (width, height, stride): (usize, usize, usize),
+        timestamp_ns: Option<i64>,
+        meta: &sb_meta,
+    ) -> Result<u64> {
+        let dim = |v: usize, what: &str| {
+            u32::try_from(v).map_err(|_| AbiError::Argument(format!("frame {what} {v} too large")))
+        };
+        let frame = sb_frame {
+            struct_size: std::mem::size_of::<sb_frame>() as u32,
+            format: SB_PIXEL_GRAY8,
+            width: dim(width, "width")?,
+            height: dim(height, "height")?,
+            stride,
+            data: pixels.as_ptr().cast(),
+            data_size: pixels.len(),
+            timestamp_ns: timestamp_ns.unwrap_or(SB_NO_TIMESTAMP),
+        };
+        let mut seq = 0u64;
+        // SAFETY: a live stream; the frame's data is `pixels`, readable for the call (the
+        // library copies it); a valid meta; a writable seq.
+        let s = unsafe { (self.api.stream_push)(self.raw, &frame, meta, &mut seq) };
+        self.api.check("sb_stream_push", s)?;
+        Ok(seq)
+    }
+
+    /// `sb_stream_poll` with a timeout in ms (negative: forever).
+    pub fn poll(&self, timeout_ms: i32) -> Result<Poll> {
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: a live stream and a writable out.
+        let s = unsafe { (self.api.stream_poll)(self.raw, timeout_ms, &mut raw) };
+        self.api.check("sb_stream_poll", s)?;
+        Ok(match s {
+            SB_TIMEOUT => Poll::Timeout,
+            SB_END => Poll::End,
+            _ if raw.is_null() => Poll::Timeout,
+            _ => Poll::Result(FrameResult {
+                api: Arc::clone(&self.api),
+                raw,
+            }),
+        })
+    }
+
+    /// `sb_stream_get_stats`.
+    pub fn stats(&self) -> Result<sb_stream_stats> {
+        let mut st = sb_stream_stats {
+            struct_size: std::mem::size_of::<sb_stream_stats>() as u32,
+            ..sb_stream_stats::default()
+        };
+        // SAFETY: a live stream and a sized, writable struct.
+        let s = unsafe { (self.api.stream_get_stats)(self.raw, &mut st) };
+        self.api.check("sb_stream_get_stats", s)?;
+        Ok(st)
+    }
+
+    /// `sb_stream_stop` (`SB_STOP_DRAIN` or `SB_STOP_DISCARD`); waits for the workers.
+    pub fn stop(&self, mode: sb_stop_mode) -> Result<()> {
+        // SAFETY: a live stream.
+        let s = unsafe { (self.api.stream_stop)(self.raw, mode) };
+        self.api.check("sb_stream_stop", s)
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        // SAFETY: our handle, closed once, no other call in progress (we have `&mut self`).
+        let s = unsafe { (self.api.stream_close)(&mut self.raw) };
+        if let Err(e) = self.api.check("sb_stream_close", s) {
+            log::warn!("{e}");
+        }
+    }
+}
+
+/// One structure of a segmented result, borrowed from it.
+#[derive(Debug, Clone, Copy)]
+pub struct StructureView<'a> {
+    /// `SB_STRUCTURE_*` bit.
+    pub bit: u32,
+    /// Mask width.
+    pub width: usize,
+    /// Mask height.
+    pub height: usize,
+    /// Mask pixels (0 or 1), rows packed.
+    pub mask: &'a [u8],
+    /// Pixels inside.
+    pub area_px: u64,
+    /// Area in mm², `None` when the spacing is unknown.
+    pub area_mm2: Option<f64>,
+    /// Mean probability inside the mask.
+    pub confidence: f64,
+}
+
+/// A polled result (`sb_result`); freed on drop.
+#[derive(Debug)]
+pub struct FrameResult {
+    api: Arc<Api>,
+    raw: *mut sb_result,
+}
+
+impl FrameResult {
+    /// `sb_result_get_info`.
+    pub fn info(&self) -> Result<sb_result_info> {
+        let mut i = sb_result_info {
+            struct_size: std::mem::size_of::<sb_result_info>() as u32,
+            outcome: 0,
+            seq: 0,
+            timestamp_ns: 0,
+            width: 0,
+            height: 0,
+            structure_count: 0,
+            queue_ms: 0.0,
+            preprocess_ms: 0.0,
+            text_ms: 0.0,
+            model_ms: 0.0,
+            postprocess_ms: 0.0,
+            total_ms: 0.0,
+            error: std::ptr::null(),
+        };
+        // SAFETY: a live result and a sized, writable struct.
+        let s = unsafe { (self.api.result_get_info)(self.raw, &mut i) };
+        self.api.check("sb_result_get_info", s)?;
+        Ok(i)
+    }
+
+    /// Why the frame failed (`SB_OUTCOME_FAILED`), from its info.
+    pub fn error_text(&self, info: &sb_result_info) -> String {
+        // SAFETY: NULL or a string owned by the live result.
+        unsafe { owned(info.error) }
+    }
+
+    /// `sb_result_get_structure` of structure `index`; the mask is borrowed from the result.
+    pub fn structure(&self, index: u32) -> Result<StructureView<'_>> {
+        let mut o = sb_structure_result {
+            struct_size: std::mem::size_of::<sb_structure_result>() as u32,
+            structure: 0,
+            name: std::ptr::null(),
+            prompt: std::ptr::null(),
+            prompt_kind: 0,
+            mask_width: 0,
+            mask_height: 0,
+            mask: std::ptr::null(),
+            area_px: 0,
+            area_mm2: -1.0,
+            confidence: 0.0,
+            max_probability: 0.0,
+        };
+        // SAFETY: a live result and a sized, writable struct.
+        let s = unsafe { (self.api.result_get_structure)(self.raw, index, &mut o) };
+        self.api.check("sb_result_get_structure", s)?;
+        let (width, height) = (o.mask_width as usize, o.mask_height as usize);
+        let n = width.saturating_mul(height);
+        let mask = if o.mask.is_null() || n == 0 {
+            &[][..]
+        } else {
+            // SAFETY: the library documents `mask_width × mask_height` bytes owned by the
+            // result, which outlives the borrow of `self`.
+            unsafe { std::slice::from_raw_parts(o.mask, n) }
+        };
+        Ok(StructureView {
+            bit: o.structure,
+            width,
+            height,
+            mask,
+            area_px: o.area_px,
+            area_mm2: (o.area_mm2 >= 0.0).then_some(o.area_mm2),
+            confidence: o.confidence,
+        })
+    }
+}
+
+impl Drop for FrameResult {
+    fn drop(&mut self) {
+        // SAFETY: our result, freed once (the call sets it to NULL).
+        let s = unsafe { (self.api.result_free)(&mut self.raw) };
+        if let Err(e) = self.api.check("sb_result_free", s) {
+            log::warn!("{e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The function pointer types match the library's definitions (a compile error otherwise).
+    #[test]
+    fn entry_point_types_match_the_c_abi() {
+        let _: FnVersion = synboost::sb_version;
+        let _: FnAbiVersion = synboost::sb_abi_version;
+        let _: FnLastError = synboost::status::sb_last_error;
+        let _: FnStatusString = synboost::status::sb_status_string;
+        let _: FnSetLogCallback = synboost::log::sb_set_log_callback;
+        let _: FnEngineOptionsDefaults = synboost::engine::sb_engine_options_defaults;
+        let _: FnEngineOpen = synboost::engine::sb_engine_open;
+        let _: FnEngineClose = synboost::engine::sb_engine_close;
+        let _: FnEngineGetInfo = synboost::engine::sb_engine_get_info;
+        let _: FnStreamConfigDefaults = synboost::stream::sb_stream_config_defaults;
+        let _: FnStreamStart = synboost::stream::sb_stream_start;
+        let _: FnStreamPush = synboost::stream::sb_stream_push;
+        let _: FnStreamPoll = synboost::stream::sb_stream_poll;
+        let _: FnStreamGetStats = synboost::stream::sb_stream_get_stats;
+        let _: FnStreamStop = synboost::stream::sb_stream_stop;
+        let _: FnStreamClose = synboost::stream::sb_stream_close;
+        let _: FnResultGetInfo = synboost::result::sb_result_get_info;
+        let _: FnResultGetStructure = synboost::result::sb_result_get_structure;
+        let _: FnResultFree = synboost::result::sb_result_free;
+    }
+}

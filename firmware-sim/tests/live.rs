@@ -1,0 +1,282 @@
+//! `synboost-sim live` end to end: the binary loads the debug libsynboost.so with dlopen, streams
+//! phantom frames through a tiny random-weight bundle for a few seconds, and writes a balanced
+//! report and a decodable GIF; a missing bundle fails with a clear message.
+
+use image::AnimationDecoder;
+use image::codecs::gif::GifDecoder;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use synboost_core::model::export::{BundleInfo, write_random_student};
+use synboost_core::model::spec::ModelSpec;
+use synboost_core::{Tokenizer, Vocab};
+
+fn sim() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_synboost-sim"));
+    // The caller's environment must not pick the library or bundle.
+    c.env_remove("SYNBOOST_LIB").env_remove("SYNBOOST_BUNDLE");
+    c
+}
+
+/// libsynboost.so of this build. Cargo builds it because firmware-sim depends on the `synboost`
+/// crate (crate-type cdylib + rlib), into target/<profile>/deps/; it is also copied beside the
+/// simulator binary (target/<profile>/) when `synboost` is built as a package of its own.
+fn library() -> PathBuf {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_synboost-sim"));
+    let dir = bin.parent().unwrap();
+    let candidates = [
+        dir.join("libsynboost.so"),
+        dir.join("deps").join("libsynboost.so"),
+    ];
+    // The newer when both exist (the copy beside the binary may be from an older build).
+    candidates
+        .iter()
+        .filter(|p| p.is_file())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+        .unwrap_or_else(|| panic!("libsynboost.so was not built: none of {candidates:?}"))
+        .clone()
+}
+
+fn tiny_bundle(dir: &Path) {
+    let spec = ModelSpec::tiny(Vocab::builtin().len(), Tokenizer::DEFAULT_MAX_LEN);
+    let info = BundleInfo::new("live-test-tiny", "test weights (random)", 3);
+    write_random_student(dir, info, &spec, 3, &[]).unwrap();
+}
+
+#[test]
+fn live_streams_phantom_frames_through_the_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = tmp.path().join("bundle");
+    tiny_bundle(&bundle);
+    let out = tmp.path().join("out");
+    let run = sim()
+        .args([
+            "live",
+            "--seconds",
+            "3",
+            "--fps",
+            "10",
+            "--size",
+            "96",
+            "--cycles",
+            "1",
+        ])
+        .args(["--gif-fps", "5", "--no-progress", "--lib"])
+        .arg(library())
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        stdout.contains("latency ms") && stdout.contains("report:"),
+        "{stdout}"
+    );
+
+    let text = std::fs::read_to_string(out.join("report.json")).unwrap();
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let c = &r["counts"];
+    let n = |k: &str| c[k].as_u64().unwrap();
+    assert_eq!(n("pushed"), 30, "{text}");
+    assert!(n("processed") > 0, "{text}");
+    assert_eq!(
+        n("processed") + n("dropped") + n("failed") + n("discarded"),
+        n("pushed"),
+        "{text}"
+    );
+    assert_eq!(c["balanced"], true);
+    assert_eq!(r["model"]["name"], "live-test-tiny");
+    assert!(
+        r["library"]["version"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty())
+    );
+    assert!(r["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
+    for s in ["lv_cavity", "myocardium", "la_cavity"] {
+        let d = &r["dice"][s];
+        assert!(d["n"].as_u64().unwrap() > 0, "{s}: {text}");
+    }
+    assert!(r["memory"]["rss_start_kib"].as_u64().unwrap() > 0);
+    // 10 fps, 3 s, 3 structures: the frames rendered and 30 pushed.
+    assert_eq!(r["settings"]["frames_planned"], 30);
+
+    let gif = out.join("live.gif");
+    let dec = GifDecoder::new(std::io::BufReader::new(std::fs::File::open(&gif).unwrap())).unwrap();
+    let frames = dec.into_frames().collect_frames().unwrap();
+    assert!(frames.len() >= 5, "{} frames", frames.len());
+    assert_eq!(frames[0].buffer().dimensions(), (96, 96));
+}
+
+#[test]
+fn live_without_a_bundle_fails_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-such-bundle");
+    let run = sim()
+        .args(["live", "--seconds", "1", "--no-progress", "--lib"])
+        .arg(library())
+        .arg("--bundle")
+        .arg(&missing)
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("no-such-bundle") && err.contains("no such file or folder"),
+        "{err}"
+    );
+    // Nothing was written.
+    assert!(!tmp.path().join("out").exists());
+}
+
+#[test]
+fn live_without_a_library_fails_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = sim()
+        .args(["live", "--seconds", "1", "--no-progress", "--lib"])
+        .arg(tmp.path().join("libnothing.so"))
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("libnothing.so") && err.contains("--lib"),
+        "{err}"
+    );
+}
+
+/// The real DICOM folder (`SYNBOOST_DICOM_DIR`); skipped without it unless
+/// `SYNBOOST_REQUIRE_DATA=1` (CI).
+fn dicom_dir() -> Option<PathBuf> {
+    let require = std::env::var("SYNBOOST_REQUIRE_DATA").is_ok_and(|v| v == "1");
+    match std::env::var_os("SYNBOOST_DICOM_DIR").map(PathBuf::from) {
+        Some(d) if d.is_dir() => Some(d),
+        other => {
+            assert!(
+                !require,
+                "SYNBOOST_REQUIRE_DATA=1 but SYNBOOST_DICOM_DIR is {other:?}"
+            );
+            eprintln!("skipped: set SYNBOOST_DICOM_DIR to the real DICOM folder");
+            None
+        }
+    }
+}
+
+#[test]
+fn live_streams_a_real_dicom_cine_with_areas_and_no_dice() {
+    let Some(dir) = dicom_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = tmp.path().join("bundle");
+    tiny_bundle(&bundle);
+    let out = tmp.path().join("out");
+    let run = sim()
+        .args([
+            "live",
+            "--seconds",
+            "2",
+            "--fps",
+            "10",
+            "--no-progress",
+            "--dicom",
+        ])
+        .arg(dir.join("US-PAL-8-10x-echo.dcm"))
+        .arg("--lib")
+        .arg(library())
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("report.json")).unwrap();
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["source"]["kind"], "dicom", "{text}");
+    assert_eq!(r["source"]["frames"], 10, "{text}");
+    assert_eq!(r["counts"]["pushed"], 20, "{text}");
+    assert_eq!(r["counts"]["balanced"], true, "{text}");
+    // No truth in a real cine: areas, never dice.
+    assert!(r["dice"].is_null() && r["dice_mean"].is_null(), "{text}");
+    let areas = r["areas"].as_object().unwrap();
+    assert_eq!(areas.len(), 3, "{text}");
+    for a in areas.values() {
+        assert!(a["px"]["n"].as_u64().unwrap() > 0, "{text}");
+    }
+    assert!(out.join("live.gif").is_file());
+}
+
+/// A full-size random student in a debug build runs far slower than 50 fps: the stream is in
+/// overload, frames are dropped by the policy and each one is accounted for.
+#[test]
+fn live_overload_drops_by_policy_and_accounts_for_every_frame() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = tmp.path().join("bundle");
+    let spec = ModelSpec::student(Vocab::builtin().len(), Tokenizer::DEFAULT_MAX_LEN);
+    let info = BundleInfo::new("live-test-student", "test weights (random)", 3);
+    write_random_student(&bundle, info, &spec, 5, &[]).unwrap();
+    for (policy, dropped_key) in [("drop-oldest", "dropped"), ("reject", "rejected")] {
+        let out = tmp.path().join(policy);
+        let run = sim()
+            .args([
+                "live",
+                "--seconds",
+                "1",
+                "--fps",
+                "50",
+                "--size",
+                "96",
+                "--cycles",
+                "1",
+            ])
+            .args([
+                "--workers",
+                "1",
+                "--queue",
+                "2",
+                "--policy",
+                policy,
+                "--no-progress",
+            ])
+            .arg("--lib")
+            .arg(library())
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let text = std::fs::read_to_string(out.join("report.json")).unwrap();
+        let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let c = &r["counts"];
+        let n = |k: &str| c[k].as_u64().unwrap();
+        assert!(n(dropped_key) > 0, "{policy}: {text}");
+        assert!(n("processed") > 0, "{policy}: {text}");
+        assert_eq!(c["balanced"], true, "{policy}: {text}");
+        assert_eq!(r["targets"]["accounted"], true, "{policy}: {text}");
+        assert_eq!(
+            n("processed") + n("dropped") + n("failed") + n("discarded"),
+            n("pushed"),
+            "{policy}: {text}"
+        );
+        // Rejected frames get no sequence number: pushed + rejected is what was offered.
+        assert_eq!(n("pushed") + n("rejected"), 50, "{policy}: {text}");
+        assert_eq!(r["targets"]["met"], false, "{policy}: {text}");
+    }
+}
