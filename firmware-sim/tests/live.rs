@@ -36,6 +36,25 @@ fn library() -> PathBuf {
         .clone()
 }
 
+/// `synboost-sim live ARGS --lib (this build's library) --bundle BUNDLE --out OUT`.
+fn live<I, S>(args: I, bundle: &Path, out: &Path) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    sim()
+        .arg("live")
+        .args(args)
+        .arg("--lib")
+        .arg(library())
+        .arg("--bundle")
+        .arg(bundle)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 fn tiny_bundle(dir: &Path) {
     let spec = ModelSpec::tiny(Vocab::builtin().len(), Tokenizer::DEFAULT_MAX_LEN);
     let info = BundleInfo::new("live-test-tiny", "test weights (random)", 3);
@@ -48,9 +67,8 @@ fn live_streams_phantom_frames_through_the_library() {
     let bundle = tmp.path().join("bundle");
     tiny_bundle(&bundle);
     let out = tmp.path().join("out");
-    let run = sim()
-        .args([
-            "live",
+    let run = live(
+        [
             "--seconds",
             "3",
             "--fps",
@@ -59,15 +77,13 @@ fn live_streams_phantom_frames_through_the_library() {
             "96",
             "--cycles",
             "1",
-        ])
-        .args(["--gif-fps", "5", "--no-progress", "--lib"])
-        .arg(library())
-        .arg("--bundle")
-        .arg(&bundle)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+            "--gif-fps",
+            "5",
+            "--no-progress",
+        ],
+        &bundle,
+        &out,
+    );
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         run.status.success(),
@@ -117,15 +133,11 @@ fn live_streams_phantom_frames_through_the_library() {
 fn live_without_a_bundle_fails_clearly() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("no-such-bundle");
-    let run = sim()
-        .args(["live", "--seconds", "1", "--no-progress", "--lib"])
-        .arg(library())
-        .arg("--bundle")
-        .arg(&missing)
-        .arg("--out")
-        .arg(tmp.path().join("out"))
-        .output()
-        .unwrap();
+    let run = live(
+        ["--seconds", "1", "--no-progress"],
+        &missing,
+        &tmp.path().join("out"),
+    );
     assert!(!run.status.success());
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(
@@ -176,25 +188,17 @@ fn live_streams_a_real_dicom_cine_with_areas_and_no_dice() {
     let bundle = tmp.path().join("bundle");
     tiny_bundle(&bundle);
     let out = tmp.path().join("out");
-    let run = sim()
-        .args([
-            "live",
-            "--seconds",
-            "2",
-            "--fps",
-            "10",
-            "--no-progress",
-            "--dicom",
-        ])
-        .arg(dir.join("US-PAL-8-10x-echo.dcm"))
-        .arg("--lib")
-        .arg(library())
-        .arg("--bundle")
-        .arg(&bundle)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let cine = dir.join("US-PAL-8-10x-echo.dcm");
+    let args: [&std::ffi::OsStr; 7] = [
+        "--seconds".as_ref(),
+        "2".as_ref(),
+        "--fps".as_ref(),
+        "10".as_ref(),
+        "--no-progress".as_ref(),
+        "--dicom".as_ref(),
+        cine.as_os_str(),
+    ];
+    let run = live(args, &bundle, &out);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         run.status.success(),
@@ -228,9 +232,8 @@ fn live_overload_drops_by_policy_and_accounts_for_every_frame() {
     write_random_student(&bundle, info, &spec, 5, &[]).unwrap();
     for (policy, dropped_key) in [("drop-oldest", "dropped"), ("reject", "rejected")] {
         let out = tmp.path().join(policy);
-        let run = sim()
-            .args([
-                "live",
+        let run = live(
+            [
                 "--seconds",
                 "1",
                 "--fps",
@@ -239,8 +242,6 @@ fn live_overload_drops_by_policy_and_accounts_for_every_frame() {
                 "96",
                 "--cycles",
                 "1",
-            ])
-            .args([
                 "--workers",
                 "1",
                 "--queue",
@@ -248,15 +249,10 @@ fn live_overload_drops_by_policy_and_accounts_for_every_frame() {
                 "--policy",
                 policy,
                 "--no-progress",
-            ])
-            .arg("--lib")
-            .arg(library())
-            .arg("--bundle")
-            .arg(&bundle)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+            ],
+            &bundle,
+            &out,
+        );
         assert!(
             run.status.success(),
             "{}",
