@@ -102,7 +102,12 @@ fn check(spec: &ModelSpec, seed: u64) {
         .fold(0.0f32, f32::max);
     let spread = want.data.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
     println!("image: max |Δ logit| = {d:e} (logits up to {spread:.3})");
-    assert!(d <= 1e-4, "image max diff {d}");
+    // f32 sums of a few thousand terms: relative to the largest logit (126 for the default
+    // student's random weights), never absolute.
+    assert!(
+        d <= 1e-4 * spread.max(1.0),
+        "image max diff {d} (logits up to {spread})"
+    );
     // Different prompts give different masks: conditioning reaches the output.
     let plane = h * w;
     assert!(
