@@ -394,7 +394,10 @@ fn parse(body: &[u8], path: &Path) -> Result<DefaultDicomObject, DicomError> {
         Ok(Err(e)) => Err(classify_read_error(&e, path)),
         Err(panic) => Err(DicomError::Malformed {
             path: path.to_path_buf(),
-            detail: format!("the DICOM parser panicked: {}", panic_message(&panic)),
+            detail: format!(
+                "the DICOM parser panicked: {}",
+                crate::panics::panic_message(panic.as_ref())
+            ),
         }),
     }
 }
@@ -456,16 +459,6 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = err.source();
     }
     parts.join(": ")
-}
-
-fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".into()
-    }
 }
 
 /// Photometric interpretations the converter understands.
@@ -1132,9 +1125,13 @@ impl Reader<'_> {
                 Ok(Ok(d)) => d,
                 Ok(Err(e)) => return Err(self.decode_error(i, error_chain(&e))),
                 Err(p) => {
-                    return Err(
-                        self.decode_error(i, format!("decoder panicked: {}", panic_message(&p)))
-                    );
+                    return Err(self.decode_error(
+                        i,
+                        format!(
+                            "decoder panicked: {}",
+                            crate::panics::panic_message(p.as_ref())
+                        ),
+                    ));
                 }
             };
             frames.push(self.to_gray(&data, dl, scale, palette, i)?);
@@ -1182,9 +1179,13 @@ impl Reader<'_> {
             Ok(Ok(d)) => d,
             Ok(Err(e)) => return Err(self.decode_error(0, error_chain(&e))),
             Err(p) => {
-                return Err(
-                    self.decode_error(0, format!("decoder panicked: {}", panic_message(&p)))
-                );
+                return Err(self.decode_error(
+                    0,
+                    format!(
+                        "decoder panicked: {}",
+                        crate::panics::panic_message(p.as_ref())
+                    ),
+                ));
             }
         };
         let fb = dl.frame_bytes();

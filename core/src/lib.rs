@@ -25,6 +25,7 @@ pub mod frame;
 pub mod meta;
 pub mod metrics;
 pub mod model;
+pub mod panics;
 pub mod postprocess;
 pub mod preprocess;
 pub mod prompt;

@@ -95,16 +95,6 @@ impl HandleError {
     }
 }
 
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".into()
-    }
-}
-
 /// Run an entry point's body: panics become `SB_ERR_INTERNAL`, errors their status; the
 /// message goes to the thread's last error and to `handle`'s, when there is one.
 pub(crate) fn guard(
@@ -115,7 +105,10 @@ pub(crate) fn guard(
     let r = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|p| {
         Err(Error::new(
             SB_ERR_INTERNAL,
-            format!("internal error: {}", panic_message(p.as_ref())),
+            format!(
+                "internal error: {}",
+                synboost_core::panics::panic_message(p.as_ref())
+            ),
         ))
     });
     match r {

@@ -677,9 +677,12 @@ impl Worker {
         })) {
             Ok(Ok(s)) => Outcome::Segmented(Box::new(s)),
             Ok(Err(e)) => Outcome::Failed(e.to_string()),
-            Err(_) => {
-                log::error!("the engine panicked on frame {}", job.seq);
-                Outcome::Failed("internal error: the engine panicked on this frame".into())
+            Err(p) => {
+                let msg = crate::panics::panic_message(p.as_ref());
+                log::error!("the engine panicked on frame {}: {msg}", job.seq);
+                Outcome::Failed(format!(
+                    "internal error: the engine panicked on this frame: {msg}"
+                ))
             }
         }
     }
