@@ -2,7 +2,10 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use signal_hook::consts::{SIGINT, SIGTERM};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use synboost_core::data::SampleSource;
 use synboost_core::dicom::{ReadOptions, read_cine};
 use synboost_core::meta::{ImageQuality, Phase, View};
@@ -112,7 +115,8 @@ enum Command {
     },
     /// Stream frames in real time through libsynboost.so (loaded with dlopen, driven through its
     /// C ABI) on a model bundle: phantom frames rendered ahead (scored with dice against their
-    /// truth) or a DICOM cine (--dicom). Writes an overlay GIF and a JSON report to --out.
+    /// truth) or a DICOM cine (--dicom). Writes an overlay GIF and a JSON report to --out. Ctrl-C
+    /// stops early and still drains the queue and writes the report; a second Ctrl-C exits.
     Live(Box<LiveArgs>),
     /// Render phantom frames over a cycle as a PNG contact sheet with the masks outlined.
     Preview {
@@ -227,6 +231,15 @@ fn run_live(a: &LiveArgs) -> Result<()> {
         }
     };
     let prepare_s = started.elapsed().as_secs_f64();
+    // Ctrl-C (or SIGTERM) ends the stream early but still drains it and writes the report; a
+    // second one exits at once (status 130).
+    let interrupt = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&interrupt))
+            .context("installing the signal handler")?;
+        signal_hook::flag::register(sig, Arc::clone(&interrupt))
+            .context("installing the signal handler")?;
+    }
     log::info!(
         "{} frame(s) {}x{} ready in {prepare_s:.1} s; streaming at {} fps for {} s",
         src.frames.len(),
@@ -250,6 +263,7 @@ fn run_live(a: &LiveArgs) -> Result<()> {
         gif_max_side: a.gif_size,
         gif_truth: !a.no_truth,
         progress: !a.no_progress,
+        interrupt: Some(interrupt),
     };
     let report = live::run(&src, &opts, prepare_s)?;
     print!("{}", report.table());

@@ -1,6 +1,7 @@
 //! `synboost-sim live` end to end: the binary loads the debug libsynboost.so with dlopen, streams
 //! phantom frames through a tiny random-weight bundle for a few seconds, and writes a balanced
-//! report and a decodable GIF; a missing bundle fails with a clear message.
+//! report and a decodable GIF; a missing bundle fails with a clear message; Ctrl-C ends a run
+//! early with a report.
 
 use image::AnimationDecoder;
 use image::codecs::gif::GifDecoder;
@@ -276,4 +277,90 @@ fn live_overload_drops_by_policy_and_accounts_for_every_frame() {
         assert_eq!(n("pushed") + n("rejected"), 1000, "{policy}: {text}");
         assert_eq!(r["targets"]["met"], false, "{policy}: {text}");
     }
+}
+
+/// Ctrl-C (SIGINT) mid-stream: the run stops pushing, drains, writes a report marked
+/// interrupted with every pushed frame accounted for, and exits with success; the targets count
+/// as not met.
+#[test]
+fn live_stops_cleanly_on_ctrl_c_and_still_reports() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = tmp.path().join("bundle");
+    tiny_bundle(&bundle);
+    let out = tmp.path().join("out");
+    let mut child = sim()
+        .args([
+            "live",
+            "--seconds",
+            "60",
+            "--fps",
+            "20",
+            "--size",
+            "96",
+            "--cycles",
+            "1",
+            "--no-progress",
+        ])
+        .arg("--lib")
+        .arg(library())
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg("--out")
+        .arg(&out)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the log line that says the stream starts (the handler is installed by then).
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = err.read_line(&mut line).unwrap();
+        assert!(n > 0, "the simulator ended before streaming:\n{seen}");
+        seen.push_str(&line);
+        if line.contains("streaming at") {
+            break;
+        }
+    }
+    let drain = std::thread::spawn(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+        rest
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let started = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let run = child.wait_with_output().unwrap();
+    let waited = started.elapsed();
+    let rest = drain.join().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}\n{seen}{rest}");
+    // Far sooner than the 58 s left of the stream.
+    assert!(waited.as_secs() < 30, "took {waited:?} to stop");
+    assert!(stdout.contains("INTERRUPTED"), "{stdout}");
+    let text = std::fs::read_to_string(out.join("report.json")).unwrap();
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["interrupted"], true, "{text}");
+    let c = &r["counts"];
+    let n = |k: &str| c[k].as_u64().unwrap();
+    assert!(n("pushed") > 0 && n("pushed") < 1200, "{text}");
+    assert_eq!(r["settings"]["frames_planned"], 1200, "{text}");
+    assert_eq!(c["balanced"], true, "{text}");
+    assert_eq!(
+        n("processed") + n("dropped") + n("failed") + n("discarded"),
+        n("pushed"),
+        "{text}"
+    );
+    // Drained, not discarded.
+    assert_eq!(n("discarded"), 0, "{text}");
+    assert_eq!(r["targets"]["met"], false, "{text}");
+    assert!(out.join("live.gif").is_file());
 }

@@ -22,6 +22,7 @@ use report::{
 use source::Source;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -175,6 +176,9 @@ pub struct LiveOptions {
     pub gif_truth: bool,
     /// Show a progress bar.
     pub progress: bool,
+    /// Set from elsewhere (the binary's Ctrl-C handler) to end the stream early: pushing stops,
+    /// the queued frames are drained, and the report (marked `interrupted`) is written.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// The library to load: `explicit` (from `--lib` or `SYNBOOST_LIB`) if given, else
@@ -308,12 +312,14 @@ fn produce(
     t0: Instant,
     tx: mpsc::Sender<(u64, usize)>,
     abort: &AtomicBool,
+    interrupt: Option<&AtomicBool>,
 ) -> std::result::Result<Produced, AbiError> {
     let mut p = Produced::default();
     let n = src.frames.len();
     let run = (|| {
         for k in 0..total {
-            if abort.load(Ordering::Relaxed) {
+            if abort.load(Ordering::Relaxed) || interrupt.is_some_and(|i| i.load(Ordering::Relaxed))
+            {
                 break;
             }
             let due = t0 + Duration::from_secs_f64(k as f64 / src.fps);
@@ -626,7 +632,17 @@ pub fn run(src: &Source, opts: &LiveOptions, prepare_s: f64) -> Result<LiveRepor
     let (produced, consumed) = std::thread::scope(|s| {
         let producer = std::thread::Builder::new()
             .name("live-producer".into())
-            .spawn_scoped(s, || produce(&stream, src, total, t0, tx, &abort))
+            .spawn_scoped(s, || {
+                produce(
+                    &stream,
+                    src,
+                    total,
+                    t0,
+                    tx,
+                    &abort,
+                    opts.interrupt.as_deref(),
+                )
+            })
             .map_err(|e| LiveError::Internal(format!("producer thread: {e}")))?;
         let consumed = consume(&stream, src, &mut seqs, &mut sampler, gif_factor, &bar, t0);
         if consumed.is_err() {
@@ -726,6 +742,11 @@ pub fn run(src: &Source, opts: &LiveOptions, prepare_s: f64) -> Result<LiveRepor
     }
     let achieved_fps = st.processed as f64 / wall;
     let push_fps = produced.rate();
+    let interrupted = opts
+        .interrupt
+        .as_ref()
+        .is_some_and(|i| i.load(Ordering::Relaxed))
+        && produced.pushed + produced.rejected < total;
     let zero_dropped = st.dropped + st.rejected + st.failed + st.discarded + st.unread_dropped == 0;
     let fps_reached = src.fps >= TARGET_FPS && push_fps >= 0.99 * TARGET_FPS;
     let p99_ok = st.processed > 0 && st.latency_p99_ms < TARGET_P99_MS;
@@ -754,6 +775,7 @@ pub fn run(src: &Source, opts: &LiveOptions, prepare_s: f64) -> Result<LiveRepor
             bundle: opts.bundle.display().to_string(),
             info,
         },
+        interrupted,
         counts: Counts {
             pushed: st.pushed,
             processed: st.processed,
@@ -801,7 +823,7 @@ pub fn run(src: &Source, opts: &LiveOptions, prepare_s: f64) -> Result<LiveRepor
             fps_reached,
             zero_dropped,
             p99_ok,
-            met: fps_reached && zero_dropped && p99_ok,
+            met: fps_reached && zero_dropped && p99_ok && !interrupted,
             accounted: balanced && consumed.polled + st.unread_dropped == st.pushed,
             memory_within_10_percent,
         },

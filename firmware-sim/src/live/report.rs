@@ -17,6 +17,9 @@ pub struct LiveReport {
     pub library: LibraryInfo,
     /// The model (`sb_engine_get_info`) and its bundle.
     pub model: ModelInfo,
+    /// The run was stopped early (Ctrl-C): fewer frames than planned were pushed, the queue was
+    /// drained, and the real-time targets count as not met.
+    pub interrupted: bool,
     /// Frame accounting (`sb_stream_get_stats` after the drain, and what was polled).
     pub counts: Counts,
     /// Push-to-result latency of segmented frames, ms.
@@ -223,7 +226,7 @@ pub struct Targets {
     pub zero_dropped: bool,
     /// p99 latency below the limit.
     pub p99_ok: bool,
-    /// All of the above.
+    /// All of the above, over the whole planned length (not interrupted).
     pub met: bool,
     /// Every pushed frame has exactly one outcome (the overload target).
     pub accounted: bool,
@@ -284,6 +287,13 @@ impl LiveReport {
                 _ => "f32",
             }
         );
+        if self.interrupted {
+            let _ = writeln!(
+                t,
+                "  INTERRUPTED after {:.1} s: {} of {} planned frames pushed",
+                self.timing.wall_s, c.pushed, self.settings.frames_planned
+            );
+        }
         row(
             &mut t,
             "frames",
