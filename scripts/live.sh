@@ -3,7 +3,7 @@
 # model (models/default). Builds the library and the simulator in release mode (no libtorch
 # needed), then runs `synboost-sim live` with your arguments:
 #
-#   scripts/live.sh                          # phantom, 50 fps for 60 s, 2 workers
+#   scripts/live.sh                          # phantom, 50 fps for 60 s, 1 worker
 #   scripts/live.sh --seconds 20 --workers 1
 #   scripts/live.sh --dicom file.dcm         # a real cine, looped at its frame rate
 #   scripts/live.sh --help                   # every option
