@@ -17,8 +17,9 @@
 //!    component, hole filling at model resolution, then a smooth mask at frame resolution.
 //!
 //! Every stage is timed ([`Timings`]). Bundles may carry an int8 image graph next to the float
-//! one; [`VariantChoice::Auto`] times both on the machine at load and keeps the faster, because
-//! int8 is not always faster on a CPU (tract runs QDQ convolutions through float kernels).
+//! one; [`VariantChoice::Auto`] times both on the machine at load (alternating runs) and takes
+//! int8 only when it is at least 10 % faster, because int8 is not always faster on a CPU (tract
+//! runs QDQ convolutions through float kernels) and f32 is the reference.
 
 use crate::frame::FrameView;
 use crate::meta::ScanMeta;
@@ -59,7 +60,8 @@ pub enum Variant {
 /// How the engine picks its [`Variant`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum VariantChoice {
-    /// Time both (when the bundle has int8) and keep the faster.
+    /// Time both (when the bundle has int8) and take int8 only when it is at least
+    /// [`INT8_MIN_GAIN`] faster.
     #[default]
     Auto,
     /// Float32 always.
@@ -79,7 +81,7 @@ pub struct EngineOptions {
     pub largest_component: bool,
     /// Fill holes inside each mask.
     pub fill_holes: bool,
-    /// Timed runs per variant when choosing automatically.
+    /// Timed runs per variant when choosing automatically (alternating, after one warm-up each).
     pub auto_trials: usize,
     /// Threads one frame's matrix products may use (tract's multithreaded kernels), 1 to 64.
     /// Engines cloned with [`Engine::try_clone`] share the pool.
@@ -93,7 +95,7 @@ impl Default for EngineOptions {
             prompt_cache: 64,
             largest_component: true,
             fill_holes: true,
-            auto_trials: 5,
+            auto_trials: 7,
             threads: 1,
         }
     }
@@ -381,16 +383,19 @@ impl Engine {
         let (image, variant) = match (options.variant, int8_plan) {
             (VariantChoice::Int8, Some(p)) => (p, Variant::Int8),
             (VariantChoice::Auto, Some(p)) => {
-                let t32 = time_image(spec, &f32_plan, &executor, options.auto_trials)?;
-                let t8 = time_image(spec, &p, &executor, options.auto_trials)?;
+                let (t32, t8) =
+                    time_variants(spec, [&f32_plan, &p], &executor, options.auto_trials)?;
+                let int8 = prefer_int8(t32, t8);
                 log::info!(
-                    "{}: image graph f32 {:.2} ms, int8 {:.2} ms per frame; using {}",
+                    "{}: image graph f32 {:.2} ms, int8 {:.2} ms per frame (medians of {} \
+                     alternating runs); using {}",
                     m.name,
                     t32.as_secs_f64() * 1e3,
                     t8.as_secs_f64() * 1e3,
-                    if t8 < t32 { "int8" } else { "f32" }
+                    options.auto_trials.max(1),
+                    if int8 { "int8" } else { "f32" }
                 );
-                if t8 < t32 {
+                if int8 {
                     (p, Variant::Int8)
                 } else {
                     (f32_plan, Variant::F32)
@@ -684,13 +689,43 @@ impl Engine {
     }
 }
 
-/// Median time of the image graph on a mid-grey frame with zero conditioning.
-fn time_image(
+/// Int8 is kept only when it is clearly faster: at least [`INT8_MIN_GAIN`] below f32's time.
+/// f32 is the reference the model was validated in, so a tie or a gain within timing noise
+/// keeps it.
+fn prefer_int8(t32: Duration, t8: Duration) -> bool {
+    t8.as_secs_f64() < t32.as_secs_f64() * (1.0 - INT8_MIN_GAIN)
+}
+
+/// Smallest relative gain for which [`VariantChoice::Auto`] takes the int8 graph.
+pub const INT8_MIN_GAIN: f64 = 0.10;
+
+/// Median times of two image graphs, run alternately (a, b, a, b, …, after one warm-up each) so
+/// that a burst of load on a shared machine hits both alike.
+fn time_variants(
     spec: &ModelSpec,
-    plan: &Plan,
+    plans: [&Plan; 2],
     executor: &Executor,
     trials: usize,
-) -> Result<Duration, EngineError> {
+) -> Result<(Duration, Duration), EngineError> {
+    let mut times = [Vec::new(), Vec::new()];
+    for round in 0..=trials.max(1) {
+        for (k, plan) in plans.iter().enumerate() {
+            let t = time_image(spec, plan, executor)?;
+            if round > 0 {
+                times[k].push(t);
+            }
+        }
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v.get(v.len() / 2).copied().unwrap_or_default()
+    };
+    let [mut a, mut b] = times;
+    Ok((median(&mut a), median(&mut b)))
+}
+
+/// Time of one run of the image graph on a mid-grey frame with zero conditioning.
+fn time_image(spec: &ModelSpec, plan: &Plan, executor: &Executor) -> Result<Duration, EngineError> {
     let (h, w, s, c) = (
         spec.input.height,
         spec.input.width,
@@ -699,27 +734,30 @@ fn time_image(
     );
     let frame = vec![96u8; h * w];
     let cond = vec![0.0f32; s * c];
-    let mut times = Vec::with_capacity(trials + 1);
-    for _ in 0..=trials.max(1) {
-        let ft = Tensor::from_shape(&[1, 1, h, w], &frame).map_err(rt("timing"))?;
-        let ct = Tensor::from_shape(&[s, c], &cond).map_err(rt("timing"))?;
-        let t = Instant::now();
-        run(
-            plan,
-            executor,
-            tvec!(ft.into_tvalue(), ct.into_tvalue()),
-            "timing",
-        )?;
-        times.push(t.elapsed());
-    }
-    times.remove(0); // warm-up
-    times.sort();
-    Ok(times[times.len() / 2])
+    let ft = Tensor::from_shape(&[1, 1, h, w], &frame).map_err(rt("timing"))?;
+    let ct = Tensor::from_shape(&[s, c], &cond).map_err(rt("timing"))?;
+    let t = Instant::now();
+    run(
+        plan,
+        executor,
+        tvec!(ft.into_tvalue(), ct.into_tvalue()),
+        "timing",
+    )?;
+    Ok(t.elapsed())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn int8_needs_a_clear_gain() {
+        let ms = Duration::from_micros;
+        assert!(!prefer_int8(ms(10_000), ms(10_000)));
+        assert!(!prefer_int8(ms(10_000), ms(9_500)), "5 % is within noise");
+        assert!(prefer_int8(ms(10_000), ms(8_500)));
+        assert!(!prefer_int8(ms(10_000), ms(15_000)));
+    }
 
     #[test]
     fn cache_evicts_the_least_recently_used() {
