@@ -11,10 +11,10 @@
 //! Optimiser moments are not saved (tch does not expose them): a resumed run restarts AdamW's
 //! moments with the saved learning rate, which costs a few hundred steps of warm-up at most.
 
+use crate::model::Architecture;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use synboost_core::model::spec::ModelSpec;
 use tch::nn::VarStore;
 
 /// Checkpoint errors.
@@ -71,8 +71,13 @@ pub struct EpochRecord {
 /// The state of a run, saved after every epoch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunState {
-    /// Architecture of the weights.
-    pub spec: ModelSpec,
+    /// Architecture of the weights (runs from before teachers wrote a bare student spec under
+    /// `spec`; they still read).
+    #[serde(
+        alias = "spec",
+        deserialize_with = "crate::model::deserialize_architecture"
+    )]
+    pub arch: Architecture,
     /// The configuration the run was started with (free-form, for the record).
     pub config: serde_json::Value,
     /// Index of the phase being run.

@@ -1,5 +1,6 @@
-//! Evaluation of a [`Student`] on a dataset: dice, IoU, Hausdorff and HD95 per prompt kind and
-//! structure, at the dataset's native mask resolution, as the seed reports them.
+//! Evaluation of a [`Network`] (the student or a teacher) on a dataset: dice, IoU, Hausdorff and
+//! HD95 per prompt kind and structure, at the dataset's native mask resolution, as the seed
+//! reports them.
 //!
 //! **Pipeline per (image, prompt) pair**, the same as the deployed engine:
 //!
@@ -10,8 +11,8 @@
 //!    where it has one, else derived from the truth mask ([`shape_of`]), as for training.
 //!    A pair whose sample lacks an attribute the kind writes (no sex for P4, say) is not scored
 //!    but counted as `unprompted`.
-//! 3. Pairs are batched (`batch_size`), run under `no_grad` (the student has no dropout or
-//!    batch-norm, so there is no separate eval mode to switch to).
+//! 3. Pairs are batched (`batch_size`), run under `no_grad` in eval mode (teachers' dropout off,
+//!    batch norm on its running statistics).
 //! 4. The logits are thresholded at model resolution, cleaned (largest component + hole fill,
 //!    [`EvalConfig::postprocess`], on by default as in the engine), and mapped back to the
 //!    sample's size by bilinear interpolation of the logits ([`FrameMapper`]) and thresholding.
@@ -25,13 +26,14 @@
 //! Samples that fail to decode are skipped with a warning and listed in
 //! [`EvalReport::failed`]; only when none can be scored is the evaluation an error.
 
-use crate::student::{Student, StudentError};
+use crate::model::{ModelError, Network};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use synboost_core::data::{Sample, SampleSource};
+use synboost_core::engine::{Engine, EngineError};
 use synboost_core::frame::FrameView;
 use synboost_core::meta::PixelSpacing;
 use synboost_core::metrics::{self, MetricsError, PairMetrics, Summary};
@@ -87,7 +89,10 @@ pub enum EvalError {
     Vocab(#[from] VocabError),
     /// The model failed.
     #[error(transparent)]
-    Student(#[from] StudentError),
+    Model(#[from] ModelError),
+    /// The bundle's engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
     /// libtorch refused an operation.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
@@ -469,6 +474,7 @@ struct Pending {
     structure: Structure,
     kind: PromptKind,
     tokens: Vec<i64>,
+    prompt: String,
     keep: bool,
 }
 
@@ -501,8 +507,10 @@ impl Acc {
 
 /// State of one evaluation.
 struct Run<'a> {
-    model: &'a Student,
-    device: Device,
+    backend: Backend<'a>,
+    /// Model input (width, height) and fit.
+    input: (usize, usize),
+    fit: synboost_core::preprocess::Fit,
     cfg: &'a EvalConfig,
     tokenizer: Tokenizer,
     pre: Preprocessor,
@@ -527,7 +535,7 @@ impl Run<'_> {
                 source: e.into(),
             })?;
         let opts = PreprocessOptions {
-            fit: self.model.spec().input.fit,
+            fit: self.fit,
             ..PreprocessOptions::default()
         };
         let mut input = Vec::new();
@@ -582,6 +590,7 @@ impl Run<'_> {
                     structure,
                     kind,
                     tokens,
+                    prompt,
                     keep,
                 });
                 if self.queue.len() >= self.cfg.batch_size {
@@ -597,35 +606,23 @@ impl Run<'_> {
         if self.queue.is_empty() {
             return Ok(());
         }
-        let spec = self.model.spec();
-        let (mw, mh) = (spec.input.width, spec.input.height);
-        let len = self.tokenizer.max_len();
-        let b = self.queue.len();
-        let mut frames = Vec::with_capacity(b * mw * mh);
-        let mut tokens = Vec::with_capacity(b * len);
-        for p in &self.queue {
-            frames.extend_from_slice(&p.sample.input);
-            tokens.extend_from_slice(&p.tokens);
-        }
-        let dims = [b as i64, 1, mh as i64, mw as i64];
-        let ft = Tensor::from_slice(&frames)
-            .f_view(dims)?
-            .f_to_device(self.device)?;
-        let tt = Tensor::from_slice(&tokens)
-            .f_view([b as i64, len as i64])?
-            .f_to_device(self.device)?;
-        let logits = self.model.forward(&ft, &tt)?;
-        if logits.size() != dims {
-            return Err(EvalError::LogitShape {
-                expected: dims.to_vec(),
-                found: logits.size(),
-            });
-        }
-        let flat = logits
-            .f_to_device(Device::Cpu)?
-            .f_to_kind(Kind::Float)?
-            .f_flatten(0, -1)?;
-        let values = Vec::<f32>::try_from(&flat)?;
+        let (mw, mh) = self.input;
+        let values = match &mut self.backend {
+            Backend::Torch(model, device) => torch_logits(
+                model,
+                *device,
+                &self.queue,
+                (mw, mh),
+                self.tokenizer.max_len(),
+            )?,
+            Backend::Bundle(engine) => {
+                let mut values = Vec::with_capacity(self.queue.len() * mw * mh);
+                for p in &self.queue {
+                    values.extend(engine.logits(&p.sample.input, &[p.prompt.as_str()])?);
+                }
+                values
+            }
+        };
         let opts = PostprocessOptions {
             threshold: self.cfg.threshold,
             largest_component: self.cfg.postprocess,
@@ -712,7 +709,6 @@ impl Run<'_> {
             (0, _) => DistanceUnit::Px,
             _ => DistanceUnit::Mixed,
         };
-        let spec = self.model.spec();
         EvalReport {
             dataset: dataset.to_string(),
             samples,
@@ -721,11 +717,55 @@ impl Run<'_> {
             postprocess: self.cfg.postprocess,
             scheme: self.cfg.scheme,
             wording: self.cfg.wording,
-            model_input: (spec.input.width, spec.input.height),
+            model_input: self.input,
             distance_unit,
             per_kind,
         }
     }
+}
+
+/// What computes the logits of an evaluation.
+pub enum Backend<'a> {
+    /// A tch network (its variables on the device).
+    Torch(&'a Network, Device),
+    /// A model bundle in core's engine (tract): the f32 or int8 graph as it ships.
+    Bundle(&'a mut Engine),
+}
+
+/// Logits of the queued pairs from a tch network, flattened.
+fn torch_logits(
+    model: &Network,
+    device: Device,
+    queue: &[Pending],
+    (mw, mh): (usize, usize),
+    len: usize,
+) -> Result<Vec<f32>, EvalError> {
+    let b = queue.len();
+    let mut frames = Vec::with_capacity(b * mw * mh);
+    let mut tokens = Vec::with_capacity(b * len);
+    for p in queue {
+        frames.extend_from_slice(&p.sample.input);
+        tokens.extend_from_slice(&p.tokens);
+    }
+    let dims = [b as i64, 1, mh as i64, mw as i64];
+    let ft = Tensor::from_slice(&frames)
+        .f_view(dims)?
+        .f_to_device(device)?;
+    let tt = Tensor::from_slice(&tokens)
+        .f_view([b as i64, len as i64])?
+        .f_to_device(device)?;
+    let logits = model.forward_t(&ft, &tt, false)?;
+    if logits.size() != dims {
+        return Err(EvalError::LogitShape {
+            expected: dims.to_vec(),
+            found: logits.size(),
+        });
+    }
+    let flat = logits
+        .f_to_device(Device::Cpu)?
+        .f_to_kind(Kind::Float)?
+        .f_flatten(0, -1)?;
+    Ok(Vec::<f32>::try_from(&flat)?)
 }
 
 /// Evaluate `model` (its variables on `device`) on the first `cfg.limit` samples of `source`.
@@ -734,34 +774,53 @@ impl Run<'_> {
 /// scored), and once at the end with `done == total`. Returns the report and the predictions
 /// asked for by [`EvalConfig::keep_predictions`].
 pub fn evaluate(
-    model: &Student,
+    model: &Network,
     device: Device,
+    source: &dyn SampleSource,
+    name: &str,
+    cfg: &EvalConfig,
+    progress: impl FnMut(usize, usize),
+) -> Result<(EvalReport, Vec<Prediction>), EvalError> {
+    evaluate_with(Backend::Torch(model, device), source, name, cfg, progress)
+}
+
+/// [`evaluate`] with any [`Backend`]: a bundle's engine is scored exactly as a network is (its
+/// own prompts are built the same way; the engine tokenises them with the bundle's vocabulary).
+pub fn evaluate_with(
+    backend: Backend<'_>,
     source: &dyn SampleSource,
     name: &str,
     cfg: &EvalConfig,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<(EvalReport, Vec<Prediction>), EvalError> {
     cfg.validate()?;
-    let spec = model.spec();
-    let tokenizer = Tokenizer::new(Vocab::builtin(), spec.text.max_len);
-    if tokenizer.vocab().len() > spec.text.vocab_size {
+    let arch = match &backend {
+        Backend::Torch(model, _) => model.architecture(),
+        Backend::Bundle(engine) => crate::model::Architecture::Student(engine.spec().clone()),
+    };
+    let tokenizer = Tokenizer::new(Vocab::builtin(), arch.max_len());
+    if tokenizer.vocab().len() > arch.vocab_size() {
         return Err(EvalError::Config(format!(
             "the builtin vocabulary has {} words but the model embeds {}",
             tokenizer.vocab().len(),
-            spec.text.vocab_size
+            arch.vocab_size()
         )));
     }
-    if let Some(s) = cfg.structures.iter().find(|s| !spec.structures.contains(s)) {
+    if let Some(spec) = arch.student()
+        && let Some(s) = cfg.structures.iter().find(|s| !spec.structures.contains(s))
+    {
         log::warn!("{name}: the model was not built for {s}; evaluating it anyway");
     }
+    let (iw, ih) = arch.input();
     let _no_grad = tch::no_grad_guard();
     let total = cfg.limit.map_or(source.len(), |l| l.min(source.len()));
     let mut run = Run {
-        model,
-        device,
+        backend,
+        input: arch.input(),
+        fit: arch.fit(),
         cfg,
         tokenizer,
-        pre: Preprocessor::new(spec.input.width, spec.input.height),
+        pre: Preprocessor::new(iw, ih),
         mapper: FrameMapper::new(),
         acc: BTreeMap::new(),
         queue: Vec::new(),
@@ -818,6 +877,7 @@ pub fn evaluate(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::student::Student;
     use synboost_core::data::DataError;
     use synboost_core::meta::{ImageQuality, Phase, ScanMeta, Sex, View};
     use synboost_core::model::onnx::random_weights;
@@ -834,7 +894,7 @@ pub(crate) mod tests {
     }
 
     /// A random-weight student; with `constant`, its head outputs that logit everywhere.
-    fn student(constant: Option<f32>) -> (nn::VarStore, Student) {
+    fn student(constant: Option<f32>) -> (nn::VarStore, Network) {
         let spec = spec();
         let vs = nn::VarStore::new(Device::Cpu);
         let mut st = Student::new(&vs.root(), &spec).unwrap();
@@ -844,7 +904,7 @@ pub(crate) mod tests {
             w.get_mut("head.bias").unwrap().fill(c);
         }
         st.load(&w).unwrap();
-        (vs, st)
+        (vs, Network::Student(st))
     }
 
     /// A `w × h` mask, inside on columns `x0..x1` of rows `y0..y1`.

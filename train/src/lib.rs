@@ -5,7 +5,9 @@
 pub mod checkpoint;
 pub mod data;
 pub mod eval;
+pub mod model;
 pub mod plot;
 pub mod runtime;
 pub mod student;
+pub mod teacher;
 pub mod trainer;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use synboost_core::data::SampleSource;
 use synboost_core::data::seed::SeedDataset;
+use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
 use synboost_core::model::bundle::PromptSettings;
 use synboost_core::model::export::{BundleInfo, write_student_bundle};
 use synboost_core::model::quant::Calibration;
@@ -27,11 +28,14 @@ use synboost_core::{Structure, Tokenizer, Vocab};
 use synboost_sim::phantom::source::PhantomSource;
 use synboost_train::checkpoint::{RunDir, RunState};
 use synboost_train::data::PromptMode;
-use synboost_train::eval::{EvalConfig, evaluate};
+use synboost_train::eval::{Backend, EvalConfig, evaluate, evaluate_with};
+use synboost_train::model::{Architecture, Network};
 use synboost_train::plot::{Series, line_chart, overlay_grid};
 use synboost_train::runtime::{DeviceRequest, describe, select_device};
-use synboost_train::student::Student;
-use synboost_train::trainer::{Phase, PhaseConfig, Strategy, TrainConfig, train};
+use synboost_train::teacher::{
+    EncoderPart, TeacherConfig, TeacherKind, TeacherSize, load_encoder_weights,
+};
+use synboost_train::trainer::{Distillation, Phase, PhaseConfig, Strategy, TrainConfig, train};
 use tch::nn::VarStore;
 
 /// Licence of models trained on CAMUS.
@@ -56,6 +60,13 @@ enum Command {
     Eval(EvalArgs),
     /// Export a run's best weights as a model bundle (f32 and calibrated int8).
     Export(ExportArgs),
+    /// Build every model shape (student; teachers tiny, small and paper) and print their
+    /// parameters and FLOPs per frame next to the seed paper's counts.
+    Models {
+        /// Skip the paper shapes (they take a few GB of memory to build).
+        #[arg(long)]
+        no_paper: bool,
+    },
 }
 
 #[derive(Args)]
@@ -131,9 +142,31 @@ struct FitArgs {
     /// Continue the run in --out from its last checkpoint.
     #[arg(long)]
     resume: bool,
-    /// Model input size (square).
+    /// Model input size of the student (square); teachers use their preset's.
     #[arg(long, default_value_t = 224)]
     size: usize,
+    /// What to train: student, clipseg or cris.
+    #[arg(long, default_value = "student")]
+    model: String,
+    /// Teacher size: tiny, small (CPU) or paper (the seed's shapes; GPU).
+    #[arg(long, default_value = "small")]
+    teacher_size: TeacherSize,
+    /// Teachers: load the image encoder from this safetensors file (CLIP `visual.*` names).
+    #[arg(long)]
+    image_weights: Option<PathBuf>,
+    /// Teachers: load the text encoder from this safetensors file (CLIP names).
+    #[arg(long)]
+    text_weights: Option<PathBuf>,
+    /// Distil from this teacher run folder (its best weights): the student also learns the
+    /// teacher's logits.
+    #[arg(long)]
+    distill_from: Option<PathBuf>,
+    /// Distillation temperature.
+    #[arg(long, default_value_t = 2.0)]
+    distill_temperature: f64,
+    /// Weight of the teacher term in [0, 1] (the truth gets the rest).
+    #[arg(long, default_value_t = 0.5)]
+    distill_weight: f64,
 }
 
 #[derive(Args)]
@@ -141,8 +174,14 @@ struct EvalArgs {
     #[command(flatten)]
     common: Common,
     /// Run folder (uses best.safetensors and state.json).
+    #[arg(long, required_unless_present = "bundle", conflicts_with = "bundle")]
+    run: Option<PathBuf>,
+    /// Evaluate a model bundle in core's engine (tract) instead: what ships, f32 or int8.
     #[arg(long)]
-    run: PathBuf,
+    bundle: Option<PathBuf>,
+    /// With --bundle: f32 or int8.
+    #[arg(long, default_value = "f32")]
+    variant: String,
     /// Data: `camus` (the camus224 folder), `phantom:N`, or a seed-layout folder.
     #[arg(long, default_value = "camus")]
     data: String,
@@ -155,7 +194,7 @@ struct EvalArgs {
     /// Evaluate at most this many samples.
     #[arg(long)]
     limit: Option<usize>,
-    /// Report folder (default: RUN/eval-SPLIT).
+    /// Report folder (default: RUN/eval-SPLIT, or BUNDLE-eval-SPLIT-VARIANT).
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -242,15 +281,31 @@ fn student_spec(size: usize) -> ModelSpec {
 fn fit(a: FitArgs) -> Result<()> {
     let device = setup(&a.common)?;
     let camus = a.common.camus.as_deref();
-    let spec = student_spec(a.size);
+    let vocab = Vocab::builtin().len();
+    let arch = match a.model.as_str() {
+        "student" => Architecture::Student(student_spec(a.size)),
+        other => Architecture::Teacher(TeacherConfig::preset(
+            other.parse::<TeacherKind>().map_err(anyhow::Error::msg)?,
+            a.teacher_size,
+            vocab,
+            Tokenizer::DEFAULT_MAX_LEN,
+        )),
+    };
+    let size = arch.input().0;
+    if arch.student().is_none() && a.distill_from.is_some() {
+        bail!("--distill-from trains a student from a teacher: use it with --model student");
+    }
+    if arch.student().is_some() && (a.image_weights.is_some() || a.text_weights.is_some()) {
+        bail!("--image-weights and --text-weights are for teachers (--model clipseg or cris)");
+    }
     let limit = |s: Arc<dyn SampleSource>, n: Option<usize>| -> Arc<dyn SampleSource> {
         match n {
             Some(n) => Arc::new(synboost_train::trainer::Take::new(s, n)),
             None => s,
         }
     };
-    let real = |split: &str| source("camus", camus, split, a.size, a.seed);
-    let synth = |split: &str| source(&a.synthetic, camus, split, a.size, a.seed);
+    let real = |split: &str| source("camus", camus, split, size, a.seed);
+    let synth = |split: &str| source(&a.synthetic, camus, split, size, a.seed);
     let phase = |name: &str,
                  data: &str,
                  train: Arc<dyn SampleSource>,
@@ -328,14 +383,64 @@ fn fit(a: FitArgs) -> Result<()> {
         progress: true,
     };
     let mut vs = VarStore::new(device);
-    let student = Student::new(&vs.root(), &spec)?;
+    let net = arch.build(&vs.root())?;
+    log::info!(
+        "{}: {} parameters",
+        arch.name(),
+        synboost_train::teacher::layers::parameter_count(&vs)
+    );
     if let Some(init) = &a.init {
         RunDir::load_weights(&mut vs, init)
             .with_context(|| format!("initialising from {}", init.display()))?;
         log::info!("initialised from {}", init.display());
     }
+    for (file, part) in [
+        (&a.image_weights, EncoderPart::Image),
+        (&a.text_weights, EncoderPart::Text),
+    ] {
+        if let Some(f) = file {
+            let r = load_encoder_weights(&mut vs, f, part)?;
+            log::info!(
+                "{part:?} encoder from {}: {} tensors loaded, {} ignored, {} missing",
+                f.display(),
+                r.loaded,
+                r.ignored,
+                r.missing.len()
+            );
+        }
+    }
+    let distill = match &a.distill_from {
+        Some(dir) => {
+            let (tvs, teacher, tstate) = load_run(dir, device)?;
+            if tstate.arch.student().is_some() {
+                bail!("{}: a student run, not a teacher", dir.display());
+            }
+            log::info!(
+                "distilling from {} ({}, {} parameters, T = {}, w = {})",
+                dir.display(),
+                tstate.arch.name(),
+                synboost_train::teacher::layers::parameter_count(&tvs),
+                a.distill_temperature,
+                a.distill_weight
+            );
+            Some(Distillation {
+                teacher,
+                temperature: a.distill_temperature,
+                weight: a.distill_weight,
+            })
+        }
+        None => None,
+    };
     let run = RunDir::create(&a.out)?;
-    let report = train(&mut vs, &student, &phases, &cfg, &run, a.resume)?;
+    let report = train(
+        &mut vs,
+        &net,
+        &phases,
+        &cfg,
+        &run,
+        a.resume,
+        distill.as_ref(),
+    )?;
     plot_curves(&run, &report.history)?;
     for (name, dice, epoch, epochs) in &report.phases {
         println!(
@@ -397,49 +502,103 @@ fn plot_curves(run: &RunDir, history: &[synboost_train::checkpoint::EpochRecord]
     Ok(())
 }
 
-fn load_run(run: &Path, device: tch::Device) -> Result<(VarStore, Student, RunState)> {
+/// A run's best weights in the network its state describes (modules hold the tensors; the
+/// variable store is returned for parameter counts and saving).
+fn load_run(run: &Path, device: tch::Device) -> Result<(VarStore, Network, RunState)> {
     let dir = RunDir::create(run)?;
     let state = dir
         .load_state()?
         .with_context(|| format!("no state.json in {}", run.display()))?;
     let mut vs = VarStore::new(device);
-    let student = Student::new(&vs.root(), &state.spec)?;
+    let net = state.arch.build(&vs.root())?;
     RunDir::load_weights(&mut vs, &dir.best())?;
-    Ok((vs, student, state))
+    Ok((vs, net, state))
 }
 
 fn eval(a: EvalArgs) -> Result<()> {
     let device = setup(&a.common)?;
-    let (_vs, student, state) = load_run(&a.run, device)?;
-    let size = state.spec.input.width;
-    let src = source(&a.data, a.common.camus.as_deref(), &a.split, size, 0)?;
     let kinds = a
         .prompts
         .split(',')
         .map(parse_kind)
         .collect::<Result<Vec<_>>>()?;
-    let cfg = EvalConfig {
-        kinds,
-        limit: a.limit,
-        keep_predictions: 24,
-        ..Default::default()
-    };
     let pb = indicatif::ProgressBar::new(0);
-    let (report, preds) = evaluate(
-        &student,
-        device,
-        src.as_ref(),
-        &format!("{} ({})", a.data, a.split),
-        &cfg,
-        |done, total| {
-            pb.set_length(total as u64);
-            pb.set_position(done as u64);
-        },
-    )?;
+    let progress = |done: usize, total: usize| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+    };
+    let (report, preds, out) = match (&a.run, &a.bundle) {
+        (Some(run), _) => {
+            let (_vs, net, state) = load_run(run, device)?;
+            let src = source(
+                &a.data,
+                a.common.camus.as_deref(),
+                &a.split,
+                state.arch.input().0,
+                0,
+            )?;
+            let cfg = EvalConfig {
+                kinds,
+                threshold: state.arch.threshold(),
+                limit: a.limit,
+                keep_predictions: 24,
+                ..Default::default()
+            };
+            let name = format!("{} ({})", a.data, a.split);
+            let (r, p) = evaluate(&net, device, src.as_ref(), &name, &cfg, progress)?;
+            let out = a
+                .out
+                .clone()
+                .unwrap_or_else(|| run.join(format!("eval-{}", a.split)));
+            (r, p, out)
+        }
+        (None, Some(bundle)) => {
+            let variant = match a.variant.as_str() {
+                "f32" => VariantChoice::F32,
+                "int8" => VariantChoice::Int8,
+                v => bail!("--variant {v:?}: expected f32 or int8"),
+            };
+            let opts = EngineOptions {
+                variant,
+                ..Default::default()
+            };
+            let mut engine = Engine::open(bundle, opts)
+                .with_context(|| format!("opening {}", bundle.display()))?;
+            let size = engine.spec().input.width;
+            let src = source(&a.data, a.common.camus.as_deref(), &a.split, size, 0)?;
+            let cfg = EvalConfig {
+                kinds,
+                limit: a.limit,
+                keep_predictions: 24,
+                ..Default::default()
+            };
+            let name = format!(
+                "{} ({}), {} {}",
+                a.data,
+                a.split,
+                bundle.display(),
+                a.variant
+            );
+            let (r, p) = evaluate_with(
+                Backend::Bundle(&mut engine),
+                src.as_ref(),
+                &name,
+                &cfg,
+                progress,
+            )?;
+            let out = a.out.clone().unwrap_or_else(|| {
+                PathBuf::from(format!(
+                    "{}-eval-{}-{}",
+                    bundle.display(),
+                    a.split,
+                    a.variant
+                ))
+            });
+            (r, p, out)
+        }
+        (None, None) => bail!("give --run or --bundle"),
+    };
     pb.finish_and_clear();
-    let out = a
-        .out
-        .unwrap_or_else(|| a.run.join(format!("eval-{}", a.split)));
     std::fs::create_dir_all(&out)?;
     report.write_json(&out.join("report.json"))?;
     overlay_grid(
@@ -455,8 +614,15 @@ fn eval(a: EvalArgs) -> Result<()> {
 
 fn export(a: ExportArgs) -> Result<()> {
     let device = tch::Device::Cpu;
-    let (_vs, student, state) = load_run(&a.run, device)?;
-    let spec = state.spec.clone();
+    let (_vs, net, state) = load_run(&a.run, device)?;
+    let (Some(student), Some(spec)) = (net.as_student(), state.arch.student()) else {
+        bail!(
+            "{}: a {} teacher run; bundles hold students (distil one with --distill-from)",
+            a.run.display(),
+            state.arch.name()
+        );
+    };
+    let spec = spec.clone();
     let weights = student.weights()?;
     let cal = if a.calibration_frames > 0 {
         let src = match a.camus.as_deref() {
@@ -538,11 +704,84 @@ fn export(a: ExportArgs) -> Result<()> {
     Ok(())
 }
 
+/// Parameters of a built architecture (the variables PyTorch would count as parameters).
+fn built_parameters(arch: &Architecture) -> Result<usize> {
+    let vs = VarStore::new(tch::Device::Cpu);
+    arch.build(&vs.root())?;
+    Ok(synboost_train::teacher::layers::parameter_count(&vs))
+}
+
+fn models(paper: bool) -> Result<()> {
+    use synboost_train::teacher::{PAPER_CLIPSEG_PARAMS, PAPER_CRIS_PARAMS, flops};
+    let vocab = Vocab::builtin().len();
+    let len = Tokenizer::DEFAULT_MAX_LEN;
+    let student = student_spec(224);
+    let s_params = built_parameters(&Architecture::Student(student.clone()))?;
+    let s_flops = student.image_flops();
+    let n = student.structures.len();
+    println!(
+        "| model | size | input | parameters | with CLIP's token table | paper | GFLOP / frame ({n} prompts) | × student FLOPs | × student params |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| student | default | 224 | {:.3} M | | | {:.3} | 1 | 1 |",
+        s_params as f64 / 1e6,
+        s_flops as f64 / 1e9
+    );
+    let mut sizes = vec![TeacherSize::Tiny, TeacherSize::Small];
+    if paper {
+        sizes.push(TeacherSize::Paper);
+    }
+    for kind in [TeacherKind::ClipSeg, TeacherKind::Cris] {
+        for &size in &sizes {
+            let cfg = TeacherConfig::preset(kind, size, vocab, len);
+            let ours = built_parameters(&Architecture::Teacher(cfg.clone()))?;
+            let (clip, reference) = if size == TeacherSize::Paper {
+                let c = built_parameters(&Architecture::Teacher(cfg.with_clip_text()))?;
+                let p = match kind {
+                    TeacherKind::ClipSeg => PAPER_CLIPSEG_PARAMS,
+                    TeacherKind::Cris => PAPER_CRIS_PARAMS,
+                };
+                (
+                    format!("{:.2} M", c as f64 / 1e6),
+                    format!("{:.2} M", p / 1e6),
+                )
+            } else {
+                (String::new(), String::new())
+            };
+            let f = flops::per_frame(&cfg, n);
+            let ratio = |x: f64| {
+                if x < 10.0 {
+                    format!("{x:.1}")
+                } else {
+                    format!("{x:.0}")
+                }
+            };
+            println!(
+                "| {} | {size:?} | {} | {:.2} M | {clip} | {reference} | {:.2} | {} | {} |",
+                Architecture::Teacher(cfg.clone()).name(),
+                cfg.input(),
+                ours as f64 / 1e6,
+                f as f64 / 1e9,
+                ratio(f as f64 / s_flops as f64),
+                ratio(ours as f64 / s_params as f64)
+            );
+        }
+    }
+    println!(
+        "\nOurs differ from the paper's models in the text token table and positions only: \
+         {vocab} words + a start token over {} positions instead of CLIP's 49 408 tokens over 77.",
+        len + 1
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match Cli::parse().command {
         Command::Fit(a) => fit(a),
         Command::Eval(a) => eval(a),
         Command::Export(a) => export(a),
+        Command::Models { no_paper } => models(!no_paper),
     }
 }

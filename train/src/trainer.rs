@@ -1,5 +1,6 @@
-//! Training the student: strategies `real`, `synthetic` and `pt-ft` (synthetic pretraining, then
-//! real finetuning from the weights only, with a fresh optimiser and schedule).
+//! Training a network (the student or a teacher): strategies `real`, `synthetic` and `pt-ft`
+//! (synthetic pretraining, then real finetuning from the weights only, with a fresh optimiser
+//! and schedule) and `mixed`.
 //!
 //! Each phase: AdamW, loss = binary cross-entropy + soft dice on the logits, gradient clipping,
 //! ReduceLROnPlateau on the validation dice, early stopping after `patience` epochs without a
@@ -7,10 +8,16 @@
 //! validation prompt kind, model resolution), `last.safetensors`, `best.safetensors` when the
 //! dice improved, `state.json` and a line in `log.jsonl`. The epoch of the best dice per phase is
 //! recorded, so that convergence speed can be compared between strategies.
+//!
+//! **Distillation** ([`Distillation`]): the student's loss becomes
+//! `(1 − w) · (BCE + soft dice against the truth) + w · T² · BCE(s / T, σ(t / T))`, where `t`
+//! are the teacher's logits for the same (image, prompt) pair (teacher in eval mode, no
+//! gradients, its frames resized to its input and its logits back to the student's), shifted so
+//! that the teacher's own threshold (CRIS: 0.35) maps to the student's 0.5.
 
 use crate::checkpoint::{CheckpointError, EpochRecord, RunDir, RunState};
 use crate::data::{Loader, PipelineConfig, PipelineError, PromptMode};
-use crate::student::{Student, StudentError};
+use crate::model::{ModelError, Network};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -129,7 +136,7 @@ pub struct TrainConfig {
 pub enum TrainError {
     /// The model failed.
     #[error(transparent)]
-    Student(#[from] StudentError),
+    Model(#[from] ModelError),
     /// The data failed.
     #[error(transparent)]
     Data(#[from] PipelineError),
@@ -182,9 +189,72 @@ pub fn loss(logits: &Tensor, masks: &Tensor) -> Tensor {
     bce + soft.mean(Kind::Float)
 }
 
-/// Dice per pair of thresholded logits (> 0) against masks; both empty counts as 1.
-fn hard_dice(logits: &Tensor, masks: &Tensor) -> Result<Vec<f64>, TrainError> {
-    let p = logits.gt(0.0).to_kind(Kind::Float).flatten(1, -1);
+/// Distillation from a trained teacher into the network being trained.
+#[derive(Debug)]
+pub struct Distillation {
+    /// The teacher (its weights are not changed).
+    pub teacher: Network,
+    /// Softening temperature T (≥ 1 softens).
+    pub temperature: f64,
+    /// Weight w of the teacher term, in [0, 1].
+    pub weight: f64,
+}
+
+impl Distillation {
+    /// The teacher's logits for a batch at the student's input size, shifted so that its
+    /// threshold maps to probability 0.5.
+    fn targets(&self, images: &Tensor, tokens: &Tensor) -> Result<Tensor, TrainError> {
+        let arch = self.teacher.architecture();
+        let (tw, th) = arch.input();
+        let s = images.size();
+        let (h, w) = (s[2], s[3]);
+        let frames = images.to_kind(Kind::Float);
+        let frames = if (tw as i64, th as i64) == (w, h) {
+            frames
+        } else {
+            frames.upsample_bilinear2d([th as i64, tw as i64], false, None, None)
+        };
+        let t = tch::no_grad(|| self.teacher.forward_t(&frames, tokens, false))?;
+        let t = if t.size()[2..] == [h, w] {
+            t
+        } else {
+            t.upsample_bilinear2d([h, w], false, None, None)
+        };
+        let thr = f64::from(arch.threshold());
+        Ok(t.to_kind(Kind::Float) - (thr / (1.0 - thr)).ln())
+    }
+
+    /// `T² · BCE(s / T, σ(t / T))`, averaged.
+    fn loss(&self, student: &Tensor, teacher: &Tensor) -> Tensor {
+        let t = self.temperature;
+        let soft = (teacher / t).sigmoid();
+        (student.to_kind(Kind::Float) / t).binary_cross_entropy_with_logits::<Tensor>(
+            &soft,
+            None,
+            None,
+            tch::Reduction::Mean,
+        ) * (t * t)
+    }
+
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(format!("temperature {} must be > 0", self.temperature));
+        }
+        if !(0.0..=1.0).contains(&self.weight) {
+            return Err(format!(
+                "distillation weight {} must be in [0, 1]",
+                self.weight
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Dice per pair of thresholded logits (above `logit`, the threshold's logit) against masks;
+/// both empty counts as 1.
+fn hard_dice(logits: &Tensor, masks: &Tensor, logit: f64) -> Result<Vec<f64>, TrainError> {
+    let p = logits.gt(logit).to_kind(Kind::Float).flatten(1, -1);
     let t = masks.flatten(1, -1);
     let inter = (&p * &t).sum_dim_intlist(&[1i64][..], false, Kind::Double);
     let denom = p.sum_dim_intlist(&[1i64][..], false, Kind::Double)
@@ -235,7 +305,7 @@ type Validation = (f64, f64, Vec<(String, f64)>);
 
 /// Validation loss, mean dice and dice per structure at one prompt kind.
 fn validate(
-    student: &Student,
+    net: &Network,
     val: &Arc<dyn SampleSource>,
     cfg: &TrainConfig,
 ) -> Result<Validation, TrainError> {
@@ -251,9 +321,11 @@ fn validate(
         augment: false,
         seed: cfg.seed,
         workers: cfg.workers,
-        input: (student.spec().input.width, student.spec().input.height),
+        input: net.architecture().input(),
         ..Default::default()
     };
+    let thr = f64::from(net.architecture().threshold());
+    let logit = (thr / (1.0 - thr)).ln();
     let (mut loss_sum, mut n) = (0.0, 0usize);
     let mut per: Vec<(Structure, f64, usize)> =
         Structure::ALL.iter().map(|s| (*s, 0.0, 0)).collect();
@@ -263,11 +335,11 @@ fn validate(
             let images = b.images.to_device(cfg.device);
             let tokens = b.tokens.to_device(cfg.device);
             let masks = b.masks.to_device(cfg.device);
-            let logits = student.forward(&images, &tokens)?;
+            let logits = net.forward_t(&images, &tokens, false)?;
             let bs = b.structures.len();
             loss_sum += loss(&logits, &masks).double_value(&[]) * bs as f64;
             n += bs;
-            for (d, s) in hard_dice(&logits, &masks)?.iter().zip(&b.structures) {
+            for (d, s) in hard_dice(&logits, &masks, logit)?.iter().zip(&b.structures) {
                 if let Some(e) = per.iter_mut().find(|e| e.0 == *s) {
                     e.1 += d;
                     e.2 += 1;
@@ -304,19 +376,25 @@ fn bar(len: u64, show: bool, prefix: String) -> ProgressBar {
     pb
 }
 
-/// Run the phases, resuming from `run`'s saved state when `resume` is set.
+/// Run the phases, resuming from `run`'s saved state when `resume` is set; with `distill`,
+/// the network learns from the teacher's logits as well as the truth.
 pub fn train(
     vs: &mut VarStore,
-    student: &Student,
+    net: &Network,
     phases: &[Phase],
     cfg: &TrainConfig,
     run: &RunDir,
     resume: bool,
+    distill: Option<&Distillation>,
 ) -> Result<TrainReport, TrainError> {
     let start = Instant::now();
+    if let Some(d) = distill {
+        d.validate().map_err(TrainError::Resume)?;
+    }
+    let arch = net.architecture();
     let mut state = match (resume, run.load_state()?) {
         (true, Some(s)) => {
-            if &s.spec != student.spec() {
+            if s.arch != arch {
                 return Err(TrainError::Resume(
                     "the saved spec differs from this model's".into(),
                 ));
@@ -337,8 +415,14 @@ pub fn train(
             )));
         }
         (false, _) => RunState {
-            spec: student.spec().clone(),
+            arch: arch.clone(),
             config: serde_json::json!({
+                "model": arch.name(),
+                "distill": distill.map(|d| serde_json::json!({
+                    "teacher": d.teacher.architecture(),
+                    "temperature": d.temperature,
+                    "weight": d.weight,
+                })),
                 "batch_size": cfg.batch_size,
                 "prompt": format!("{:?}", cfg.prompt),
                 "val_kind": cfg.val_kind,
@@ -378,7 +462,7 @@ pub fn train(
                 prompt: cfg.prompt.clone(),
                 seed: cfg.seed ^ (state.phase as u64) << 32,
                 workers: cfg.workers,
-                input: (student.spec().input.width, student.spec().input.height),
+                input: arch.input(),
                 ..Default::default()
             };
             let loader = Loader::epoch(Arc::clone(&phase.train), pcfg, epoch);
@@ -395,8 +479,15 @@ pub fn train(
                 let masks = b.masks.to_device(cfg.device);
                 let cuda = cfg.device.is_cuda();
                 let l = tch::autocast(cuda, || -> Result<Tensor, TrainError> {
-                    let logits = student.forward(&images, &tokens)?;
-                    Ok(loss(&logits, &masks))
+                    let logits = net.forward_t(&images, &tokens, true)?;
+                    let gt = loss(&logits, &masks);
+                    Ok(match distill {
+                        Some(d) => {
+                            let t = d.targets(&images, &tokens)?;
+                            gt * (1.0 - d.weight) + d.loss(&logits, &t) * d.weight
+                        }
+                        None => gt,
+                    })
                 })?;
                 opt.zero_grad();
                 l.backward();
@@ -422,7 +513,7 @@ pub fn train(
             }
             pb.finish_and_clear();
             let train_secs = t0.elapsed().as_secs_f64();
-            let (val_loss, val_dice, per) = validate(student, &phase.val, cfg)?;
+            let (val_loss, val_dice, per) = validate(net, &phase.val, cfg)?;
             let rec = EpochRecord {
                 phase: phase.name.clone(),
                 epoch,

@@ -1,6 +1,6 @@
 //! A tiny CPU training on phantom data: the loss falls, the validation dice passes a stated
 //! threshold, checkpoints and logs are written, and the exported bundle loads and runs in
-//! `core::engine`.
+//! `core::engine`, where the evaluator scores it as it scores the network.
 
 use std::sync::Arc;
 use synboost_core::data::SampleSource;
@@ -12,6 +12,8 @@ use synboost_core::{PromptKind, Structure, Tokenizer, Vocab};
 use synboost_sim::phantom::source::PhantomSource;
 use synboost_train::checkpoint::RunDir;
 use synboost_train::data::PromptMode;
+use synboost_train::eval::{Backend, EvalConfig, evaluate, evaluate_with};
+use synboost_train::model::Network;
 use synboost_train::student::Student;
 use synboost_train::trainer::{Phase, PhaseConfig, TrainConfig, train};
 use tch::Device;
@@ -57,8 +59,8 @@ fn tiny_phantom_training_learns_and_exports() {
     let dir = tempfile::tempdir().unwrap();
     let run = RunDir::create(&dir.path().join("run")).unwrap();
     let mut vs = VarStore::new(Device::Cpu);
-    let student = Student::new(&vs.root(), &spec).unwrap();
-    let report = train(&mut vs, &student, &phases, &cfg, &run, false).unwrap();
+    let net = Network::Student(Student::new(&vs.root(), &spec).unwrap());
+    let report = train(&mut vs, &net, &phases, &cfg, &run, false, None).unwrap();
     let h = &report.history;
     for r in h {
         println!(
@@ -85,7 +87,7 @@ fn tiny_phantom_training_learns_and_exports() {
     );
 
     // Resume continues from the saved state without redoing finished work.
-    let again = train(&mut vs, &student, &phases, &cfg, &run, true).unwrap();
+    let again = train(&mut vs, &net, &phases, &cfg, &run, true, None).unwrap();
     assert_eq!(
         again.history.len(),
         h.len(),
@@ -105,10 +107,32 @@ fn tiny_phantom_training_learns_and_exports() {
         info,
         &spec,
         &Vocab::builtin(),
-        &student.weights().unwrap(),
+        &net.as_student().unwrap().weights().unwrap(),
         None,
     )
     .unwrap();
+    // Scored through the bundle in core's engine (tract), the model gets the dice it gets in tch.
+    let cfg = EvalConfig {
+        kinds: vec![PromptKind::P3],
+        ..Default::default()
+    };
+    let (torch, _) = evaluate(&net, Device::Cpu, val_src.as_ref(), "val", &cfg, |_, _| {}).unwrap();
+    let mut engine = Engine::open(&bundle, EngineOptions::default()).unwrap();
+    let (tract, _) = evaluate_with(
+        Backend::Bundle(&mut engine),
+        val_src.as_ref(),
+        "val",
+        &cfg,
+        |_, _| {},
+    )
+    .unwrap();
+    let (a, b) = (
+        torch.per_kind["P3"].mean_dice,
+        tract.per_kind["P3"].mean_dice,
+    );
+    println!("val P3 dice: tch {a:.4}, bundle {b:.4}");
+    assert!((a - b).abs() < 0.002, "tch {a} vs bundle {b}");
+
     let mut e = Engine::open(&bundle, EngineOptions::default()).unwrap();
     let s = val_src.load(0).unwrap();
     let v = FrameView::gray8(size, size, s.image.data()).unwrap();
