@@ -118,6 +118,10 @@ struct FitArgs {
     /// Early-stopping patience, epochs.
     #[arg(long, default_value_t = 8)]
     patience: usize,
+    /// Linear learning-rate warm-up, steps at the start of each phase (default: 0 for the
+    /// student, 300 for teachers).
+    #[arg(long)]
+    warmup: Option<usize>,
     /// Training prompts: p0..p7, a list (p1,p3) or mix.
     #[arg(long, default_value = "p3")]
     prompt: String,
@@ -319,6 +323,9 @@ fn fit(a: FitArgs) -> Result<()> {
             epochs,
             lr: a.lr,
             patience: a.patience,
+            warmup_steps: a
+                .warmup
+                .unwrap_or(if arch.student().is_some() { 0 } else { 300 }),
             ..Default::default()
         },
     };

@@ -2,8 +2,8 @@
 //! (synthetic pretraining, then real finetuning from the weights only, with a fresh optimiser
 //! and schedule) and `mixed`.
 //!
-//! Each phase: AdamW, loss = binary cross-entropy + soft dice on the logits, gradient clipping,
-//! ReduceLROnPlateau on the validation dice, early stopping after `patience` epochs without a
+//! Each phase: AdamW (with an optional linear warm-up), loss = binary cross-entropy + soft dice
+//! on the logits, gradient clipping, ReduceLROnPlateau on the validation dice, early stopping after `patience` epochs without a
 //! better dice, bf16 autocast on CUDA. After every epoch: validation (loss and dice at the
 //! validation prompt kind, model resolution), `last.safetensors`, `best.safetensors` when the
 //! dice improved, `state.json` and a line in `log.jsonl`. The epoch of the best dice per phase is
@@ -76,6 +76,10 @@ pub struct PhaseConfig {
     pub min_lr: f64,
     /// Gradient norm clip.
     pub clip_norm: f64,
+    /// Steps over which the learning rate ramps linearly from 0 at the start of the phase
+    /// (transformers trained from scratch need it; 0 for none).
+    #[serde(default)]
+    pub warmup_steps: usize,
 }
 
 impl Default for PhaseConfig {
@@ -89,6 +93,7 @@ impl Default for PhaseConfig {
             plateau_factor: 0.5,
             min_lr: 1e-5,
             clip_norm: 5.0,
+            warmup_steps: 0,
         }
     }
 }
@@ -454,6 +459,7 @@ pub fn train(
         }
         .build(vs, state.lr)?;
         let mut stalled = 0usize;
+        let mut step = 0usize;
         while state.epoch < pc.epochs {
             let epoch = state.epoch + 1;
             let t0 = Instant::now();
@@ -489,6 +495,12 @@ pub fn train(
                         None => gt,
                     })
                 })?;
+                if step < pc.warmup_steps {
+                    opt.set_lr(state.lr * (step + 1) as f64 / pc.warmup_steps as f64);
+                } else if step == pc.warmup_steps && step > 0 {
+                    opt.set_lr(state.lr);
+                }
+                step += 1;
                 opt.zero_grad();
                 l.backward();
                 opt.clip_grad_norm(pc.clip_norm);

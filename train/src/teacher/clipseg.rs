@@ -21,6 +21,12 @@ use super::layers::EncoderLayer;
 use serde::{Deserialize, Serialize};
 use tch::{Tensor, nn, nn::Module};
 
+/// Initial bias of the output layer: the log-odds of a structure covering about 12 % of the
+/// frame. Trained from scratch, a zero-bias head starts at probability 0.5 everywhere and
+/// spends hundreds of steps pushing the background down before it separates anything (a
+/// CLIP-initialised encoder hides this; a random one does not).
+pub const PRIOR_LOGIT: f64 = -2.0;
+
 /// Shape of a CLIPSeg-like teacher.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClipSegConfig {
@@ -237,7 +243,17 @@ impl ClipSeg {
                 },
             ),
             head_up1: up(&dec / "trans_conv" / "2", d, d / 2, k1),
-            head_up2: up(&dec / "trans_conv" / "4", d / 2, 1, 4),
+            head_up2: nn::conv_transpose2d(
+                &dec / "trans_conv" / "4",
+                d / 2,
+                1,
+                4,
+                nn::ConvTransposeConfig {
+                    stride: 4,
+                    bs_init: nn::Init::Const(PRIOR_LOGIT),
+                    ..Default::default()
+                },
+            ),
             cfg: cfg.clone(),
         })
     }
