@@ -150,6 +150,22 @@ impl Network {
         })
     }
 
+    /// Model input (width, height), without building an [`Architecture`] (per-batch use).
+    pub fn input(&self) -> (usize, usize) {
+        match self {
+            Self::Student(s) => (s.spec().input.width, s.spec().input.height),
+            Self::Teacher(t) => (t.input(), t.input()),
+        }
+    }
+
+    /// Probability threshold of its masks.
+    pub fn threshold(&self) -> f32 {
+        match self {
+            Self::Student(_) => 0.5,
+            Self::Teacher(t) => t.threshold(),
+        }
+    }
+
     /// The student, if this is it.
     pub fn as_student(&self) -> Option<&Student> {
         match self {

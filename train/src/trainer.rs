@@ -209,8 +209,7 @@ impl Distillation {
     /// The teacher's logits for a batch at the student's input size, shifted so that its
     /// threshold maps to probability 0.5.
     fn targets(&self, images: &Tensor, tokens: &Tensor) -> Result<Tensor, TrainError> {
-        let arch = self.teacher.architecture();
-        let (tw, th) = arch.input();
+        let (tw, th) = self.teacher.input();
         let s = images.size();
         let (h, w) = (s[2], s[3]);
         let frames = images.to_kind(Kind::Float);
@@ -225,7 +224,7 @@ impl Distillation {
         } else {
             t.upsample_bilinear2d([h, w], false, None, None)
         };
-        let thr = f64::from(arch.threshold());
+        let thr = f64::from(self.teacher.threshold());
         Ok(t.to_kind(Kind::Float) - (thr / (1.0 - thr)).ln())
     }
 
@@ -326,10 +325,10 @@ fn validate(
         augment: false,
         seed: cfg.seed,
         workers: cfg.workers,
-        input: net.architecture().input(),
+        input: net.input(),
         ..Default::default()
     };
-    let thr = f64::from(net.architecture().threshold());
+    let thr = f64::from(net.threshold());
     let logit = (thr / (1.0 - thr)).ln();
     let (mut loss_sum, mut n) = (0.0, 0usize);
     let mut per: Vec<(Structure, f64, usize)> =

@@ -231,6 +231,30 @@ impl Teacher {
         }
     }
 
+    /// Text positions (read in place: forward passes ask on every batch).
+    fn context(&self) -> usize {
+        match self {
+            Self::ClipSeg(m) => m.config().text.context,
+            Self::Cris(m) => m.config().text.context,
+        }
+    }
+
+    /// Input side, pixels.
+    pub fn input(&self) -> usize {
+        match self {
+            Self::ClipSeg(m) => m.config().input,
+            Self::Cris(m) => m.config().input,
+        }
+    }
+
+    /// Probability threshold of its masks.
+    pub fn threshold(&self) -> f32 {
+        match self {
+            Self::ClipSeg(_) => 0.5,
+            Self::Cris(_) => CRIS_THRESHOLD,
+        }
+    }
+
     /// Frames `[B, 1, S, S]` (0–255) and token ids `[B, L]` → logits `[B, 1, S, S]`;
     /// `train` switches dropout and batch-norm statistics.
     pub fn forward_t(
@@ -239,7 +263,7 @@ impl Teacher {
         tokens: &Tensor,
         train: bool,
     ) -> Result<Tensor, TeacherError> {
-        let max = self.config().context() as i64 - 1;
+        let max = self.context() as i64 - 1;
         let l = tokens.size().get(1).copied().unwrap_or(0);
         if l > max {
             return Err(TeacherError::Config(format!(
