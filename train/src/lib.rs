@@ -8,6 +8,7 @@ pub mod eval;
 pub mod model;
 pub mod plot;
 pub mod runtime;
+pub mod sdm;
 pub mod student;
 pub mod teacher;
 pub mod trainer;

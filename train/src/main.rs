@@ -4,6 +4,9 @@
 //! synboost-train fit    --strategy real|synthetic|pt-ft|mixed --out RUN [--camus DIR] [--synthetic phantom:N|DIR] ...
 //! synboost-train eval   --run RUN [--camus DIR] [--split val] [--prompts p0,p3] [--out REPORT_DIR]
 //! synboost-train export --run RUN --out BUNDLE [--tar FILE] [--calibration-frames N]
+//! synboost-train sdm-train  --data camus|phantom:N|DIR --out SDM_RUN [--size tiny|small|large] [--steps N]
+//! synboost-train sdm-sample --run SDM_RUN --out DATASET [--per-source K] [--sampler ddim:50]
+//! synboost-train experiment --synthetic DATASET --out DIR [fit's flags]   (real, synthetic, pt-ft)
 //! ```
 //!
 //! Real data is the camus224 folder (seed layout), given by `--camus` or `SYNBOOST_CAMUS_DIR`;
@@ -67,9 +70,20 @@ enum Command {
         #[arg(long)]
         no_paper: bool,
     },
+    /// Train the semantic diffusion model (label map → echo) on real or phantom pairs.
+    SdmTrain(cmd::sdm::SdmTrainArgs),
+    /// Sample a synthetic dataset (seed layout) from perturbed label maps with a trained SDM.
+    SdmSample(cmd::sdm::SdmSampleArgs),
+    /// Train the student with each strategy (real, synthetic, pt-ft) on the same val split and
+    /// report best dice and epochs-to-best side by side.
+    Experiment(cmd::sdm::ExperimentArgs),
 }
 
-#[derive(Args)]
+mod cmd {
+    pub mod sdm;
+}
+
+#[derive(Args, Clone)]
 struct Common {
     /// camus224 folder (seed layout).
     #[arg(long, env = "SYNBOOST_CAMUS_DIR")]
@@ -82,7 +96,7 @@ struct Common {
     threads: Option<i32>,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct FitArgs {
     #[command(flatten)]
     common: Common,
@@ -790,5 +804,8 @@ fn main() -> Result<()> {
         Command::Eval(a) => eval(a),
         Command::Export(a) => export(a),
         Command::Models { no_paper } => models(!no_paper),
+        Command::SdmTrain(a) => cmd::sdm::sdm_train(a),
+        Command::SdmSample(a) => cmd::sdm::sdm_sample(a),
+        Command::Experiment(a) => cmd::sdm::experiment(a),
     }
 }

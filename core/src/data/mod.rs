@@ -16,6 +16,7 @@ pub mod metaimage;
 pub mod nifti;
 pub mod seed;
 pub mod volume;
+pub mod writer;
 
 use crate::meta::ScanMeta;
 use crate::prompt::Shape;

@@ -154,11 +154,31 @@ impl TextEncoder {
     }
 }
 
+/// How pixels become tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stem {
+    /// CLIP's: one `patch × patch` convolution of stride `patch` (`conv1`). Required to load
+    /// CLIP weights.
+    #[default]
+    Patch,
+    /// A convolutional stem (Xiao et al., "Early convolutions help transformers see better",
+    /// NeurIPS 2021): log₂(patch) 3×3 stride-2 convolutions, each with group norm and ReLU,
+    /// doubling channels up to the width, then `conv1` as a 1×1 projection. Same grid and
+    /// nearly the same cost as the patch convolution, but a ViT trained from scratch on a
+    /// few thousand echo frames learns with it where the patch stem stalls (the CPU presets
+    /// have no CLIP weights to start from).
+    Conv,
+}
+
 /// Shape of a CLIP vision transformer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VitConfig {
     /// Patch side, pixels.
     pub patch: usize,
+    /// Patch embedding (absent in older run states: CLIP's patch convolution).
+    #[serde(default)]
+    pub stem: Stem,
     /// Width.
     pub width: usize,
     /// Blocks built (CLIP's 12 for ViT-B; dense prediction runs only up to the deepest
@@ -175,12 +195,33 @@ pub struct VitConfig {
 /// CLIP's vision transformer.
 #[derive(Debug)]
 pub struct VisionTransformer {
+    stem: Vec<StemStage>,
     conv1: nn::Conv2D,
     class_embedding: Tensor,
     positional_embedding: Tensor,
     ln_pre: nn::LayerNorm,
     blocks: Vec<ClipBlock>,
     cfg: VitConfig,
+}
+
+impl VitConfig {
+    /// Output channels of the conv stem's stride-2 stages (empty for the patch stem).
+    pub fn stem_channels(&self) -> Vec<usize> {
+        match self.stem {
+            Stem::Patch => Vec::new(),
+            Stem::Conv => {
+                let n = self.patch.trailing_zeros() as usize;
+                (0..n).map(|i| (self.width >> (n - 1 - i)).max(8)).collect()
+            }
+        }
+    }
+}
+
+/// One stride-2 stage of the conv stem.
+#[derive(Debug)]
+struct StemStage {
+    conv: nn::Conv2D,
+    norm: nn::GroupNorm,
 }
 
 impl VisionTransformer {
@@ -196,14 +237,44 @@ impl VisionTransformer {
         // Present for CLIP weight files; dense prediction does not use them.
         let _ln_post = layer_norm(p / "ln_post", w);
         let _proj = p.var("proj", &[w, cfg.embed as i64], randn);
+        let mut stem = Vec::new();
+        let mut inc = 3i64;
+        for (i, &c) in cfg.stem_channels().iter().enumerate() {
+            let c = c as i64;
+            let sp = p / "stem" / i;
+            stem.push(StemStage {
+                conv: nn::conv2d(
+                    &sp / "conv",
+                    inc,
+                    c,
+                    3,
+                    nn::ConvConfig {
+                        stride: 2,
+                        padding: 1,
+                        bias: false,
+                        ..Default::default()
+                    },
+                ),
+                norm: nn::group_norm(
+                    &sp / "norm",
+                    if c % 8 == 0 { 8 } else { 1 },
+                    c,
+                    Default::default(),
+                ),
+            });
+            inc = c;
+        }
+        // The patch convolution, or the conv stem's 1×1 projection.
+        let k = if stem.is_empty() { cfg.patch as i64 } else { 1 };
         Self {
+            stem,
             conv1: nn::conv2d(
                 p / "conv1",
-                3,
+                inc,
                 w,
-                cfg.patch as i64,
+                k,
                 nn::ConvConfig {
-                    stride: cfg.patch as i64,
+                    stride: k,
                     bias: false,
                     ..Default::default()
                 },
@@ -244,7 +315,11 @@ impl VisionTransformer {
     /// `[B, 1 + g², width]` after each block in `extract` (0-based, ascending), and the grid
     /// side `g`.
     pub fn forward(&self, rgb: &Tensor, extract: &[usize]) -> (Vec<Tensor>, i64) {
-        let x = self.conv1.forward(rgb);
+        let mut x = rgb.shallow_clone();
+        for s in &self.stem {
+            x = s.norm.forward(&s.conv.forward(&x)).relu();
+        }
+        let x = self.conv1.forward(&x);
         let (b, w, g) = (x.size()[0], x.size()[1], x.size()[2]);
         let x = x.flatten(2, 3).transpose(1, 2);
         let cls = self
@@ -317,6 +392,7 @@ mod tests {
             heads: 2,
             pos_grid: 2,
             embed: 8,
+            stem: Stem::Patch,
         };
         let v = VisionTransformer::new(&vs.root(), &cfg);
         let frames = Tensor::rand([2, 1, 32, 32], (Kind::Float, Device::Cpu)) * 255.0;
@@ -327,5 +403,33 @@ mod tests {
         // The stored grid is used as is at its own size.
         assert_eq!(v.positions(2).size(), vec![5, 16]);
         assert!(v.positions(2).equal(&v.positional_embedding));
+    }
+
+    #[test]
+    fn conv_stem_gives_the_patch_grid() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let cfg = VitConfig {
+            patch: 8,
+            width: 32,
+            layers: 2,
+            heads: 2,
+            pos_grid: 4,
+            embed: 8,
+            stem: Stem::Conv,
+        };
+        assert_eq!(cfg.stem_channels(), vec![8, 16, 32]);
+        let v = VisionTransformer::new(&vs.root(), &cfg);
+        let frames = Tensor::rand([2, 1, 32, 32], (Kind::Float, Device::Cpu)) * 255.0;
+        let (acts, g) = v.forward(&clip_rgb(&frames), &[1]);
+        assert_eq!(g, 4);
+        assert_eq!(acts[0].size(), vec![2, 17, 32]);
+        let names: Vec<String> = vs.variables().into_keys().collect();
+        assert!(names.iter().any(|n| n == "stem.2.conv.weight"), "{names:?}");
+        let conv1 = &vs.variables()["conv1.weight"];
+        assert_eq!(conv1.size(), vec![32, 32, 1, 1]);
+        // A run state written before the stem existed reads as CLIP's patch stem.
+        let old = r#"{"patch":16,"width":8,"layers":1,"heads":2,"pos_grid":14,"embed":8}"#;
+        let c: VitConfig = serde_json::from_str(old).unwrap();
+        assert_eq!(c.stem, Stem::Patch);
     }
 }

@@ -35,7 +35,19 @@ fn clipseg(c: &ClipSegConfig) -> (u64, u64) {
     let g = c.input as u64 / p;
     let n = g * g + 1;
     let blocks = c.extract.iter().copied().max().map_or(0, |m| m + 1) as u64;
-    let encoder = g * g * 3 * p * p * d + blocks * block(n, d, 4 * d);
+    let stem = v.stem_channels();
+    let embed = if stem.is_empty() {
+        g * g * 3 * p * p * d
+    } else {
+        let (mut side, mut inc, mut ops) = (c.input as u64, 3u64, 0u64);
+        for &ch in &stem {
+            side /= 2;
+            ops += side * side * 9 * inc * ch as u64;
+            inc = ch as u64;
+        }
+        ops + g * g * inc * d
+    };
+    let encoder = embed + blocks * block(n, d, 4 * d);
     let r = c.reduce_dim as u64;
     let k = p / 4;
     let decoder = c.extract.len() as u64 * (n * d * r + block(n, r, c.decoder_ff as u64))
