@@ -6,6 +6,9 @@
 //! <out>/anns/<split>.json      one entry per image and structure: prompts p0..p7 + attributes
 //! ```
 //!
+//! Files are written by core's [`SeedWriter`]; each entry also carries the phantom's true EF
+//! and LV volume.
+//!
 //! Each phantom patient gives the ED and ES frames of both apical views, like CAMUS. Quality
 //! is drawn per patient (good 50 %, medium 35 %, poor 15 %), EF in 30–75 %, heart rate 55–95.
 //! Prompts are built by `synboost_core::prompt` (CAMUS scheme: P6 quality, P7 shape), with shape
@@ -16,8 +19,10 @@ pub use crate::phantom::source::patient_quality;
 use crate::phantom::source::{
     PHASES, VIEWS, patient_frame, patient_id, patient_phantom, sample_id,
 };
-use serde_json::{Value, json};
+use serde_json::{Map, json};
 use std::path::{Path, PathBuf};
+use synboost_core::data::Sample;
+use synboost_core::data::writer::SeedWriter;
 use synboost_core::prompt::{PromptAttrs, PromptKind, PromptScheme, Wording};
 use synboost_core::shape::shape_of;
 use synboost_core::structure::Structure;
@@ -79,17 +84,8 @@ pub fn export_dataset(
     opts: &ExportOptions,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ExportReport, ExportError> {
-    let img_dir = opts.out.join("images").join(&opts.split);
-    let mask_root = opts.out.join("masks").join(&opts.split);
-    let ann_dir = opts.out.join("anns");
-    for d in [&img_dir, &ann_dir] {
-        std::fs::create_dir_all(d).map_err(|e| write_err(d, e))?;
-    }
-    for s in Structure::ALL {
-        let d = mask_root.join(format!("mask_{}", s.label()));
-        std::fs::create_dir_all(&d).map_err(|e| write_err(&d, e))?;
-    }
-    let mut anns: Vec<Value> = Vec::new();
+    let mut writer = SeedWriter::create(&opts.out, &opts.split, PromptScheme::Camus)
+        .map_err(|e| write_err(&opts.out, e))?;
     let mut report = ExportReport::default();
     for k in 0..opts.patients {
         let n = opts.first_patient + k;
@@ -98,59 +94,35 @@ pub fn export_dataset(
             for phase in PHASES {
                 let f = patient_frame(&ph, opts.seed, n, phase)?;
                 let id = sample_id(n, view, phase);
-                let img_name = format!("{id}.png");
-                let p = img_dir.join(&img_name);
-                f.image.write_png(&p).map_err(|e| write_err(&p, e))?;
-                report.images += 1;
+                // Phantoms know every attribute: every kind P0–P7 must build.
                 for s in Structure::ALL {
-                    let mask = &f.masks[s.index()];
-                    let mask_name = format!("mask_{}/{id}_gt.png", s.label());
-                    let mp = mask_root.join(&mask_name);
-                    mask.to_gray()
-                        .write_png(&mp)
-                        .map_err(|e| write_err(&mp, e))?;
                     let mut attrs = PromptAttrs::from_meta(s, &f.meta);
-                    attrs.shape = shape_of(mask);
-                    let mut prompts = serde_json::Map::new();
+                    attrs.shape = shape_of(&f.masks[s.index()]);
                     for kind in PromptKind::ALL {
-                        let strings: Vec<String> = Wording::ALL
-                            .iter()
-                            .map(|w| attrs.build(kind, *w, PromptScheme::Camus))
-                            .collect::<Result<_, _>>()?;
-                        let v = if kind == PromptKind::P0 {
-                            json!("")
-                        } else {
-                            json!(strings)
-                        };
-                        prompts.insert(format!("p{}", kind.index()), v);
+                        attrs.build(kind, Wording::Heart, PromptScheme::Camus)?;
                     }
-                    let sp = f.meta.pixel_spacing.map(|s| [s.row_mm, s.col_mm]);
-                    anns.push(json!({
-                        "img_name": img_name,
-                        "mask_name": mask_name,
-                        "prompts": prompts,
-                        "patient": patient_id(n),
-                        "view": view.code(),
-                        "phase": phase.code(),
-                        "structure": s.label(),
-                        "sex": f.meta.sex.map(|x| x.prompt_word()),
-                        "age": f.meta.age_years,
-                        "quality": f.meta.quality.map(|q| q.prompt_word()),
-                        "shape": attrs.shape.map(|x| x.word()),
-                        "pixel_spacing_mm": sp,
-                        "frame_time_ms": f.meta.frame_time_ms,
-                        "ef_percent": ph.patient().ef_percent,
-                        "lv_volume_ml": f.truth.lv_volume_ml,
-                    }));
-                    report.entries += 1;
                 }
+                let sample = Sample {
+                    id: id.clone(),
+                    patient: patient_id(n),
+                    image: f.image,
+                    masks: f.masks,
+                    meta: f.meta,
+                    shapes: [None; 3],
+                };
+                let mut extra = Map::new();
+                extra.insert("ef_percent".into(), json!(ph.patient().ef_percent));
+                extra.insert("lv_volume_ml".into(), json!(f.truth.lv_volume_ml));
+                writer
+                    .write(&sample, &extra)
+                    .map_err(|e| write_err(&opts.out, e))?;
+                report.images += 1;
+                report.entries += Structure::ALL.len();
             }
         }
         progress(k + 1, opts.patients);
     }
-    let ann_path = ann_dir.join(format!("{}.json", opts.split));
-    let text = serde_json::to_string_pretty(&anns).map_err(|e| write_err(&ann_path, e))?;
-    std::fs::write(&ann_path, text).map_err(|e| write_err(&ann_path, e))?;
+    writer.finish().map_err(|e| write_err(&opts.out, e))?;
     Ok(report)
 }
 
@@ -211,7 +183,7 @@ mod tests {
         assert!(s.meta.pixel_spacing.is_some());
         assert!(s.shapes.iter().all(Option::is_some));
         // Prompts in the file are the builder's, P7 with the geometry's shape word.
-        let anns: Vec<Value> = serde_json::from_str(
+        let anns: Vec<serde_json::Value> = serde_json::from_str(
             &std::fs::read_to_string(dir.path().join("anns/train.json")).unwrap(),
         )
         .unwrap();
@@ -220,5 +192,11 @@ mod tests {
         let shape = a["shape"].as_str().unwrap();
         assert!(p7.starts_with(&format!("Left ventricular cavity of {shape} shape in two-chamber view of the heart at end of the diastole cycle of a")), "{p7}");
         assert_eq!(a["prompts"]["p0"], json!(""));
+        assert!(
+            a["ef_percent"]
+                .as_f64()
+                .is_some_and(|e| (30.0..=75.0).contains(&e))
+        );
+        assert!(a["lv_volume_ml"].as_f64().is_some());
     }
 }

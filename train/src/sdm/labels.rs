@@ -98,12 +98,15 @@ impl LabelMap {
 /// above [`SECTOR_THRESHOLD`].
 pub fn sector_mask(image: &[u8], width: usize, height: usize) -> Vec<bool> {
     let mut out = vec![false; width * height];
-    for y in 0..height {
-        let row = &image[y * width..(y + 1) * width];
+    if width == 0 {
+        return out;
+    }
+    // Rows the image does not have (a short buffer) stay outside.
+    for (row, dst) in image.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
         let first = row.iter().position(|&v| v > SECTOR_THRESHOLD);
         let last = row.iter().rposition(|&v| v > SECTOR_THRESHOLD);
         if let (Some(a), Some(b)) = (first, last) {
-            out[y * width + a..=y * width + b].fill(true);
+            dst[a..=b].fill(true);
         }
     }
     out

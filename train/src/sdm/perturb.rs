@@ -95,6 +95,10 @@ impl Perturbation {
             shear_deg: rng.range(-self.shear_deg, self.shear_deg),
         };
         let (w, h) = (label.width, label.height);
+        if label.data.len() != w * h {
+            // Not a label map of its stated size: nothing sensible to move.
+            return (label.clone(), drawn);
+        }
         let side = w.max(h) as f64;
         let (dx, dy) = if self.elastic_alpha > 0.0 {
             let sigma = self.elastic_sigma * side;
