@@ -74,6 +74,8 @@ enum Command {
     SdmTrain(cmd::sdm::SdmTrainArgs),
     /// Sample a synthetic dataset (seed layout) from perturbed label maps with a trained SDM.
     SdmSample(cmd::sdm::SdmSampleArgs),
+    /// Time SDM sampling (images/s) for each denoiser size and print a table.
+    SdmBench(cmd::sdm::SdmBenchArgs),
     /// Train the student with each strategy (real, synthetic, pt-ft) on the same val split and
     /// report best dice and epochs-to-best side by side.
     Experiment(cmd::sdm::ExperimentArgs),
@@ -806,6 +808,7 @@ fn main() -> Result<()> {
         Command::Models { no_paper } => models(!no_paper),
         Command::SdmTrain(a) => cmd::sdm::sdm_train(a),
         Command::SdmSample(a) => cmd::sdm::sdm_sample(a),
+        Command::SdmBench(a) => cmd::sdm::sdm_bench(a),
         Command::Experiment(a) => cmd::sdm::experiment(a),
     }
 }

@@ -7,6 +7,7 @@ use clap::Args;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
+use synboost_core::data::SampleSource;
 use synboost_train::checkpoint::{RunDir, RunState};
 use synboost_train::plot::{Series, line_chart};
 use synboost_train::sdm::fit::{PairSet, SdmModel, SdmTrainConfig, train_sdm};
@@ -108,6 +109,25 @@ pub struct SdmSampleArgs {
     seed: u64,
 }
 
+/// Arguments of `sdm-bench`.
+#[derive(Args)]
+pub struct SdmBenchArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Denoiser sizes to time (random weights: the cost does not depend on them).
+    #[arg(long, default_value = "small,large")]
+    sizes: String,
+    /// Sampler.
+    #[arg(long, default_value = "ddim:50")]
+    sampler: String,
+    /// Images per batch.
+    #[arg(long, default_value_t = 4)]
+    batch: usize,
+    /// Timed batches per size (after one untimed warm-up step).
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
+}
+
 /// Arguments of `experiment`.
 #[derive(Args)]
 pub struct ExperimentArgs {
@@ -120,6 +140,7 @@ pub struct ExperimentArgs {
     strategies: String,
 }
 
+/// `sdm-train`: read the pairs and train (or resume) the denoiser.
 pub fn sdm_train(a: SdmTrainArgs) -> Result<()> {
     let device = setup(&a.common)?;
     let cfg = UnetConfig::preset(&a.size).map_err(anyhow::Error::msg)?;
@@ -159,6 +180,7 @@ pub fn sdm_train(a: SdmTrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// `sdm-sample`: write a synthetic dataset and a contact sheet.
 pub fn sdm_sample(a: SdmSampleArgs) -> Result<()> {
     let device = setup(&a.common)?;
     let sampler: Sampler = a.sampler.parse().map_err(anyhow::Error::msg)?;
@@ -264,6 +286,56 @@ pub fn sdm_sample(a: SdmSampleArgs) -> Result<()> {
     Ok(())
 }
 
+/// Time sampling for each size on phantom label maps and print a table of images/s.
+pub fn sdm_bench(a: SdmBenchArgs) -> Result<()> {
+    let device = setup(&a.common)?;
+    let sampler: Sampler = a.sampler.parse().map_err(anyhow::Error::msg)?;
+    println!(
+        "| size | image | parameters | sampler | batch | seconds / batch | images / s | device |\n|---|---|---|---|---|---|---|---|"
+    );
+    for name in a.sizes.split(',').map(str::trim) {
+        let cfg = UnetConfig::preset(name).map_err(anyhow::Error::msg)?;
+        let model = SdmModel::new(&cfg, device)?;
+        let params = synboost_train::teacher::layers::parameter_count(&model.ema_vs);
+        let src =
+            synboost_sim::phantom::source::PhantomSource::new(a.batch.div_ceil(4), 0, cfg.size, 1);
+        let labs: Vec<u8> = (0..a.batch)
+            .map(|i| {
+                src.load(i % src.len())
+                    .map(|s| LabelMap::of_sample(&s).data)
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?
+            .concat();
+        let s = cfg.size as i64;
+        let t = Tensor::from_slice(&labs).view([a.batch as i64, s, s]);
+        let schedule = Schedule::cosine(1000);
+        // Warm-up: one step.
+        let _ = sample(
+            &model,
+            &schedule,
+            &t,
+            Sampler::Ddim { steps: 1, eta: 0.0 },
+            0,
+            true,
+        );
+        let t0 = std::time::Instant::now();
+        for r in 0..a.rounds.max(1) {
+            let _ = sample(&model, &schedule, &t, sampler, r as u64, true);
+        }
+        let per_batch = t0.elapsed().as_secs_f64() / a.rounds.max(1) as f64;
+        println!(
+            "| {name} | {}² | {:.2} M | {} | {} | {per_batch:.2} | {:.4} | {} |",
+            cfg.size,
+            params as f64 / 1e6,
+            a.sampler,
+            a.batch,
+            a.batch as f64 / per_batch,
+            synboost_train::runtime::describe()
+        );
+    }
+    Ok(())
+}
+
 /// (best val dice, epoch of the best counted over all phases, phase of the best, epochs run).
 fn summary(state: &RunState) -> (f64, usize, String, usize) {
     let mut best = (f64::NEG_INFINITY, 0usize, String::new());
@@ -275,6 +347,7 @@ fn summary(state: &RunState) -> (f64, usize, String, usize) {
     (best.0, best.1, best.2, state.history.len())
 }
 
+/// `experiment`: one student run per strategy, then a table and a chart.
 pub fn experiment(a: ExperimentArgs) -> Result<()> {
     let root = a.fit.out.clone();
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;

@@ -144,7 +144,7 @@ pub fn generate_dataset(
     }
     let size = model.ema.config().size;
     let schedule = Schedule::cosine(timesteps);
-    let mut writer = SeedWriter::create(out, &opts.split, PromptScheme::Synthetic)?;
+    let writer = SeedWriter::create(out, &opts.split, PromptScheme::Synthetic)?;
     let n = opts.limit.map_or(source.len(), |l| l.min(source.len()));
     let total = (n * opts.per_source) as u64;
     let pb = if opts.progress {
@@ -158,19 +158,26 @@ pub fn generate_dataset(
     } else {
         ProgressBar::hidden()
     };
-    let mut report = GenerateReport {
+    let report = GenerateReport {
         images: 0,
         skipped: 0,
         sampling_seconds: 0.0,
     };
     let mut jobs: Vec<Job> = Vec::new();
-    let mut prep = Preprocessor::new(opts.out_size, opts.out_size);
+    let mut sink = Sink {
+        model,
+        schedule: &schedule,
+        writer,
+        prep: Preprocessor::new(opts.out_size, opts.out_size),
+        opts,
+        report,
+    };
     for i in 0..n {
         let s = match source.load(i) {
             Ok(s) => s,
             Err(e) => {
                 log::warn!("skipping source sample {i}: {e}");
-                report.skipped += 1;
+                sink.report.skipped += 1;
                 continue;
             }
         };
@@ -201,93 +208,85 @@ pub fn generate_dataset(
                 extra,
             });
             if jobs.len() == opts.batch {
-                flush(
-                    model,
-                    &schedule,
-                    &mut jobs,
-                    &mut writer,
-                    &mut prep,
-                    opts,
-                    &mut report,
-                )?;
-                pb.set_position(report.images as u64);
+                sink.flush(&mut jobs)?;
+                pb.set_position(sink.report.images as u64);
             }
         }
     }
     if !jobs.is_empty() {
-        flush(
-            model,
-            &schedule,
-            &mut jobs,
-            &mut writer,
-            &mut prep,
-            opts,
-            &mut report,
-        )?;
+        sink.flush(&mut jobs)?;
     }
     pb.finish_and_clear();
-    writer.finish()?;
-    Ok(report)
+    sink.writer.finish()?;
+    Ok(sink.report)
 }
 
-fn flush(
-    model: &SdmModel,
-    schedule: &Schedule,
-    jobs: &mut Vec<Job>,
-    writer: &mut SeedWriter,
-    prep: &mut Preprocessor,
-    opts: &GenerateOptions,
-    report: &mut GenerateReport,
-) -> Result<(), SdmError> {
-    let size = model.ema.config().size as i64;
-    let labs: Vec<u8> = jobs
-        .iter()
-        .flat_map(|j| j.label.data.iter().copied())
-        .collect();
-    let labels = Tensor::from_slice(&labs).view([jobs.len() as i64, size, size]);
-    let t0 = std::time::Instant::now();
-    let seed = opts.seed ^ (report.images as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    let imgs = sample(model, schedule, &labels, opts.sampler, seed, opts.bf16);
-    let bytes = to_bytes(&imgs)?;
-    report.sampling_seconds += t0.elapsed().as_secs_f64();
-    for (job, mut px) in jobs.drain(..).zip(bytes) {
-        for (p, &l) in px.iter_mut().zip(&job.label.data) {
-            if l == OUTSIDE {
-                *p = 0;
+/// Where sampled batches go: the model that samples them and the writer that stores them.
+struct Sink<'a> {
+    model: &'a SdmModel,
+    schedule: &'a Schedule,
+    writer: SeedWriter,
+    prep: Preprocessor,
+    opts: &'a GenerateOptions,
+    report: GenerateReport,
+}
+
+impl Sink<'_> {
+    /// Sample the queued jobs as one batch and write them.
+    fn flush(&mut self, jobs: &mut Vec<Job>) -> Result<(), SdmError> {
+        let (model, schedule, opts) = (self.model, self.schedule, self.opts);
+        let (writer, prep, report) = (&mut self.writer, &mut self.prep, &mut self.report);
+        let size = model.ema.config().size as i64;
+        let labs: Vec<u8> = jobs
+            .iter()
+            .flat_map(|j| j.label.data.iter().copied())
+            .collect();
+        let labels = Tensor::from_slice(&labs).view([jobs.len() as i64, size, size]);
+        let t0 = std::time::Instant::now();
+        let seed = opts.seed ^ (report.images as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        let imgs = sample(model, schedule, &labels, opts.sampler, seed, opts.bf16);
+        let bytes = to_bytes(&imgs)?;
+        report.sampling_seconds += t0.elapsed().as_secs_f64();
+        for (job, mut px) in jobs.drain(..).zip(bytes) {
+            for (p, &l) in px.iter_mut().zip(&job.label.data) {
+                if l == OUTSIDE {
+                    *p = 0;
+                }
             }
+            let out = opts.out_size;
+            let label = job.label.resized(out, out);
+            let image = if out == size as usize {
+                px
+            } else {
+                let view = FrameView::gray8(size as usize, size as usize, &px)
+                    .map_err(|e| SdmError::Data(e.to_string()))?;
+                let mut v = Vec::new();
+                prep.run(&view, &PreprocessOptions::default(), &mut v)
+                    .map_err(|e| SdmError::Data(e.to_string()))?;
+                v
+            };
+            let masks = Structure::ALL.map(|s| Mask::new(out, out, label.mask(s)));
+            let [a, b, c] = masks;
+            let sample = Sample {
+                id: job.id,
+                patient: job.patient,
+                image: GrayImage::new(out, out, image)
+                    .map_err(|e| SdmError::Data(e.to_string()))?,
+                masks: [
+                    a.map_err(|e| SdmError::Data(e.to_string()))?,
+                    b.map_err(|e| SdmError::Data(e.to_string()))?,
+                    c.map_err(|e| SdmError::Data(e.to_string()))?,
+                ],
+                meta: ScanMeta {
+                    // Synthetic images have no acquisition quality.
+                    quality: None,
+                    ..job.meta
+                },
+                shapes: [None; 3],
+            };
+            writer.write(&sample, &job.extra)?;
+            report.images += 1;
         }
-        let out = opts.out_size;
-        let label = job.label.resized(out, out);
-        let image = if out == size as usize {
-            px
-        } else {
-            let view = FrameView::gray8(size as usize, size as usize, &px)
-                .map_err(|e| SdmError::Data(e.to_string()))?;
-            let mut v = Vec::new();
-            prep.run(&view, &PreprocessOptions::default(), &mut v)
-                .map_err(|e| SdmError::Data(e.to_string()))?;
-            v
-        };
-        let masks = Structure::ALL.map(|s| Mask::new(out, out, label.mask(s)));
-        let [a, b, c] = masks;
-        let sample = Sample {
-            id: job.id,
-            patient: job.patient,
-            image: GrayImage::new(out, out, image).map_err(|e| SdmError::Data(e.to_string()))?,
-            masks: [
-                a.map_err(|e| SdmError::Data(e.to_string()))?,
-                b.map_err(|e| SdmError::Data(e.to_string()))?,
-                c.map_err(|e| SdmError::Data(e.to_string()))?,
-            ],
-            meta: ScanMeta {
-                // Synthetic images have no acquisition quality.
-                quality: None,
-                ..job.meta
-            },
-            shapes: [None; 3],
-        };
-        writer.write(&sample, &job.extra)?;
-        report.images += 1;
+        Ok(())
     }
-    Ok(())
 }

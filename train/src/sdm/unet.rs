@@ -318,6 +318,35 @@ struct Level {
     resample: Option<nn::Conv2D>,
 }
 
+impl Level {
+    /// The residual blocks (the first takes `first_in` channels) and attention of level `l`,
+    /// `o` channels out; `spade` makes them label-modulated (decoder).
+    fn blocks(
+        lp: &nn::Path<'_>,
+        cfg: &UnetConfig,
+        l: usize,
+        first_in: i64,
+        spade: Option<i64>,
+    ) -> (Vec<ResBlock>, Vec<Attention>) {
+        let o = cfg.channels(l);
+        let emb = 4 * cfg.base as i64;
+        let blocks = (0..cfg.res_blocks)
+            .map(|r| {
+                let i = if r == 0 { first_in } else { o };
+                ResBlock::new(lp / "res" / r, i, o, emb, spade, cfg.dropout)
+            })
+            .collect();
+        let attn = if cfg.attention.contains(&l) {
+            (0..cfg.res_blocks)
+                .map(|r| Attention::new(lp / "attn" / r, o, cfg.heads as i64))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (blocks, attn)
+    }
+}
+
 /// The denoiser.
 #[derive(Debug)]
 pub struct Unet {
@@ -348,19 +377,7 @@ impl Unet {
         for l in 0..levels {
             let o = cfg.channels(l);
             let lp = p / "down" / l;
-            let blocks = (0..cfg.res_blocks)
-                .map(|r| {
-                    let i = if r == 0 { ch } else { o };
-                    ResBlock::new(&lp / "res" / r, i, o, emb, None, cfg.dropout)
-                })
-                .collect();
-            let attn = if cfg.attention.contains(&l) {
-                (0..cfg.res_blocks)
-                    .map(|r| Attention::new(&lp / "attn" / r, o, heads))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let (blocks, attn) = Level::blocks(&lp, cfg, l, ch, None);
             let resample = (l + 1 < levels).then(|| {
                 nn::conv2d(
                     &lp / "down",
@@ -387,19 +404,7 @@ impl Unet {
             let o = cfg.channels(l);
             let lp = p / "up" / l;
             // The first block takes the concatenated skip of this level.
-            let blocks = (0..cfg.res_blocks)
-                .map(|r| {
-                    let i = if r == 0 { ch + o } else { o };
-                    ResBlock::new(&lp / "res" / r, i, o, emb, hidden, cfg.dropout)
-                })
-                .collect();
-            let attn = if cfg.attention.contains(&l) {
-                (0..cfg.res_blocks)
-                    .map(|r| Attention::new(&lp / "attn" / r, o, heads))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let (blocks, attn) = Level::blocks(&lp, cfg, l, ch + o, hidden);
             let resample = (l > 0).then(|| conv3(&lp / "up", o, o, false));
             up.push(Level {
                 blocks,
