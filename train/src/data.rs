@@ -26,7 +26,7 @@ use synboost_core::data::{DataError, Sample, SampleSource};
 use synboost_core::frame::FrameView;
 use synboost_core::preprocess::{PreprocessError, PreprocessOptions, Preprocessor};
 use synboost_core::prompt::{PromptAttrs, PromptError, PromptKind, PromptScheme, Wording};
-use synboost_core::raster::Mask;
+use synboost_core::raster::{GrayImage, Mask};
 use synboost_core::structure::Structure;
 use synboost_core::vocab::{Tokenizer, VocabError};
 use synboost_sim::phantom::rng::{Rng, mix};
@@ -404,6 +404,27 @@ impl Augment {
     }
 }
 
+/// `img` stretched to `w × h` by core's antialiased preprocessor (a copy when the size
+/// already matches): how every training image reaches the model's size. `prep` is rebuilt
+/// when it was made for another size.
+pub fn resize_gray(
+    prep: &mut Preprocessor,
+    img: &GrayImage,
+    w: usize,
+    h: usize,
+) -> Result<Vec<u8>, PreprocessError> {
+    if (img.width(), img.height()) == (w, h) {
+        return Ok(img.data().to_vec());
+    }
+    if prep.model_size() != (w, h) {
+        *prep = Preprocessor::new(w, h);
+    }
+    let view = FrameView::gray8(img.width(), img.height(), img.data())?;
+    let mut out = Vec::new();
+    prep.run(&view, &PreprocessOptions::default(), &mut out)?;
+    Ok(out)
+}
+
 /// Resize a mask to `w × h` by nearest neighbour, pixel-centre aligned (output pixel x takes
 /// source pixel ⌊(x + ½) · sw / w⌋).
 pub fn resize_mask_nearest(mask: &Mask, w: usize, h: usize) -> Vec<u8> {
@@ -450,15 +471,7 @@ impl Shared {
         let sample = self.source.load(index)?;
         let (w, h) = self.cfg.input;
         let img = &sample.image;
-        let image = if (img.width(), img.height()) == (w, h) {
-            img.data().to_vec()
-        } else {
-            let view = FrameView::gray8(img.width(), img.height(), img.data())
-                .map_err(PreprocessError::from)?;
-            let mut out = Vec::new();
-            prep.run(&view, &PreprocessOptions::default(), &mut out)?;
-            out
-        };
+        let image = resize_gray(prep, img, w, h)?;
         let masks = std::array::from_fn(|i| {
             sample
                 .masks

@@ -193,14 +193,7 @@ pub fn sdm_sample(a: SdmSampleArgs) -> Result<()> {
         a.seed,
     )?;
     let perturbation = if a.no_perturb {
-        Perturbation {
-            rotate_deg: 0.0,
-            translate: 0.0,
-            scale: (1.0, 1.0),
-            shear_deg: 0.0,
-            elastic_alpha: 0.0,
-            ..Perturbation::default()
-        }
+        Perturbation::identity()
     } else {
         Perturbation::default()
     };
@@ -237,17 +230,7 @@ pub fn sdm_sample(a: SdmSampleArgs) -> Result<()> {
     for i in 0..n {
         let s = src.load(i)?;
         labels.push(LabelMap::of_sample(&s).resized(size, size));
-        let view = synboost_core::frame::FrameView::gray8(
-            s.image.width(),
-            s.image.height(),
-            s.image.data(),
-        )?;
-        let mut out = Vec::new();
-        prep.run(
-            &view,
-            &synboost_core::preprocess::PreprocessOptions::default(),
-            &mut out,
-        )?;
+        let out = synboost_train::data::resize_gray(&mut prep, &s.image, size, size)?;
         reals.push(out);
     }
     if n > 0 {

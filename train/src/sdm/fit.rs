@@ -16,14 +16,14 @@ use super::labels::LabelMap;
 use super::schedule::Schedule;
 use super::unet::{Unet, UnetConfig, one_hot};
 use crate::checkpoint::RunDir;
+use crate::data::resize_gray;
 use crate::plot::{Series, line_chart};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use synboost_core::data::SampleSource;
-use synboost_core::frame::FrameView;
-use synboost_core::preprocess::{PreprocessOptions, Preprocessor};
+use synboost_core::preprocess::Preprocessor;
 use tch::nn::{OptimizerConfig, VarStore};
 use tch::{Device, Kind, Tensor, nn};
 
@@ -126,17 +126,9 @@ impl PairSet {
                 }
             };
             let label = LabelMap::of_sample(&s).resized(size, size);
-            let img = &s.image;
-            if (img.width(), img.height()) == (size, size) {
-                imgs.extend_from_slice(img.data());
-            } else {
-                let view = FrameView::gray8(img.width(), img.height(), img.data())
-                    .map_err(|e| SdmError::Data(e.to_string()))?;
-                let mut out = Vec::new();
-                prep.run(&view, &PreprocessOptions::default(), &mut out)
-                    .map_err(|e| SdmError::Data(e.to_string()))?;
-                imgs.extend_from_slice(&out);
-            }
+            let img = resize_gray(&mut prep, &s.image, size, size)
+                .map_err(|e| SdmError::Data(format!("{}: {e}", s.id)))?;
+            imgs.extend_from_slice(&img);
             labs.extend_from_slice(&label.data);
             count += 1;
         }
@@ -338,6 +330,8 @@ pub fn train_sdm(
     let n = pairs.len() as i64;
     let b = cfg.batch as i64;
     let start = Instant::now();
+    // Seconds of earlier sessions; `state.seconds` is this plus the time of this one.
+    let before = state.seconds;
     let first = state.step;
     let pb = progress(cfg.progress, cfg.steps as u64, first as u64);
     let (mut acc, mut acc_n) = (0f64, 0usize);
@@ -375,16 +369,15 @@ pub fn train_sdm(
             let mean = acc / acc_n as f64;
             state.losses.push((state.step, mean));
             run.log(&serde_json::json!({"step": state.step, "loss": mean,
-                "seconds": state.seconds + start.elapsed().as_secs_f64()}))?;
+                "seconds": before + start.elapsed().as_secs_f64()}))?;
             pb.set_message(format!("loss {mean:.4}"));
             (acc, acc_n) = (0.0, 0);
         }
         let out_of_time = cfg.time_limit.is_some_and(|lim| start.elapsed() >= lim);
         if state.step.is_multiple_of(cfg.checkpoint_every) || state.step == cfg.steps || out_of_time
         {
-            state.seconds += start.elapsed().as_secs_f64();
+            state.seconds = before + start.elapsed().as_secs_f64();
             save(&run, &model, &state, dir)?;
-            state.seconds -= start.elapsed().as_secs_f64();
         }
         if out_of_time {
             log::info!("time limit reached at step {}", state.step);
@@ -392,7 +385,7 @@ pub fn train_sdm(
         }
     }
     pb.finish_and_clear();
-    state.seconds += start.elapsed().as_secs_f64();
+    state.seconds = before + start.elapsed().as_secs_f64();
     save(&run, &model, &state, dir)?;
     Ok(state)
 }

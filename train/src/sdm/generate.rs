@@ -16,14 +16,14 @@ use super::labels::{LabelMap, OUTSIDE};
 use super::perturb::Perturbation;
 use super::schedule::{Sampler, Schedule};
 use super::unet::one_hot;
+use crate::data::resize_gray;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, json};
 use std::path::Path;
 use synboost_core::data::writer::SeedWriter;
 use synboost_core::data::{Sample, SampleSource, parse_camus_name};
-use synboost_core::frame::FrameView;
 use synboost_core::meta::ScanMeta;
-use synboost_core::preprocess::{PreprocessOptions, Preprocessor};
+use synboost_core::preprocess::Preprocessor;
 use synboost_core::prompt::PromptScheme;
 use synboost_core::raster::{GrayImage, Mask};
 use synboost_core::structure::Structure;
@@ -255,16 +255,10 @@ impl Sink<'_> {
             }
             let out = opts.out_size;
             let label = job.label.resized(out, out);
-            let image = if out == size as usize {
-                px
-            } else {
-                let view = FrameView::gray8(size as usize, size as usize, &px)
-                    .map_err(|e| SdmError::Data(e.to_string()))?;
-                let mut v = Vec::new();
-                prep.run(&view, &PreprocessOptions::default(), &mut v)
-                    .map_err(|e| SdmError::Data(e.to_string()))?;
-                v
-            };
+            let sampled = GrayImage::new(size as usize, size as usize, px)
+                .map_err(|e| SdmError::Data(e.to_string()))?;
+            let image =
+                resize_gray(prep, &sampled, out, out).map_err(|e| SdmError::Data(e.to_string()))?;
             let masks = Structure::ALL.map(|s| Mask::new(out, out, label.mask(s)));
             let [a, b, c] = masks;
             let sample = Sample {

@@ -58,6 +58,18 @@ pub struct Drawn {
 }
 
 impl Perturbation {
+    /// No movement at all: the label maps are kept as they are.
+    pub fn identity() -> Self {
+        Self {
+            rotate_deg: 0.0,
+            translate: 0.0,
+            scale: (1.0, 1.0),
+            shear_deg: 0.0,
+            elastic_alpha: 0.0,
+            ..Self::default()
+        }
+    }
+
     /// Checks the ranges.
     pub fn validate(&self) -> Result<(), String> {
         let ok = self.rotate_deg >= 0.0
@@ -259,14 +271,7 @@ mod tests {
     #[test]
     fn identity_ranges_give_the_source_back_and_anatomy_is_clipped_to_the_sector() {
         let l = heart();
-        let id = Perturbation {
-            rotate_deg: 0.0,
-            translate: 0.0,
-            scale: (1.0, 1.0),
-            shear_deg: 0.0,
-            elastic_alpha: 0.0,
-            elastic_sigma: 0.05,
-        };
+        let id = Perturbation::identity();
         assert_eq!(id.apply(&l, 1).0, l);
         // A large shift pushes the LA out of the bottom of the frame and the LV towards the
         // sector edge; nothing is drawn outside the sector.
