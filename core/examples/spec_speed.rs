@@ -28,18 +28,9 @@ fn main() -> anyhow::Result<()> {
     };
     let vocab = Vocab::builtin();
     let base = ModelSpec::student(vocab.len(), Tokenizer::DEFAULT_MAX_LEN);
-    let widths = |s: &str| -> anyhow::Result<Vec<usize>> {
-        s.split(',').map(|w| Ok(w.trim().parse()?)).collect()
-    };
     let mut candidates = vec![("default".to_string(), base.clone())];
     for arg in args.iter().skip(1) {
-        let (enc, dec) = arg
-            .split_once('/')
-            .ok_or_else(|| anyhow::anyhow!("candidate {arg}: expected ENC,../DEC,.."))?;
-        let mut s = base.clone();
-        s.encoder = widths(enc)?;
-        s.decoder = widths(dec)?;
-        s.validate()?;
+        let s = base.with_widths(arg)?;
         candidates.push((arg.clone(), s));
     }
     let frame: Vec<u8> = (0..224 * 224).map(|i| ((i * 7919) % 251) as u8).collect();

@@ -165,6 +165,10 @@ struct FitArgs {
     /// Model input size of the student (square); teachers use their preset's.
     #[arg(long, default_value_t = 224)]
     size: usize,
+    /// Student channel widths `ENC,../DEC,..` (e.g. `8,16,48,128,256/128,48,16,8`; default: the
+    /// shipped student's). Stored with the run, so eval, export and --resume follow it.
+    #[arg(long)]
+    widths: Option<String>,
     /// What to train: student, clipseg or cris.
     #[arg(long, default_value = "student")]
     model: String,
@@ -291,11 +295,15 @@ fn setup(c: &Common) -> Result<tch::Device> {
     Ok(device)
 }
 
-fn student_spec(size: usize) -> ModelSpec {
+fn student_spec(size: usize, widths: Option<&str>) -> Result<ModelSpec> {
     let mut spec = ModelSpec::student(Vocab::builtin().len(), Tokenizer::DEFAULT_MAX_LEN);
+    if let Some(w) = widths {
+        spec = spec.with_widths(w)?;
+    }
     spec.input.width = size;
     spec.input.height = size;
-    spec
+    spec.validate()?;
+    Ok(spec)
 }
 
 fn fit(a: FitArgs) -> Result<()> {
@@ -303,7 +311,7 @@ fn fit(a: FitArgs) -> Result<()> {
     let camus = a.common.camus.as_deref();
     let vocab = Vocab::builtin().len();
     let arch = match a.model.as_str() {
-        "student" => Architecture::Student(student_spec(a.size)),
+        "student" => Architecture::Student(student_spec(a.size, a.widths.as_deref())?),
         other => Architecture::Teacher(TeacherConfig::preset(
             other.parse::<TeacherKind>().map_err(anyhow::Error::msg)?,
             a.teacher_size,
@@ -738,7 +746,7 @@ fn models(paper: bool) -> Result<()> {
     use synboost_train::teacher::{PAPER_CLIPSEG_PARAMS, PAPER_CRIS_PARAMS, flops};
     let vocab = Vocab::builtin().len();
     let len = Tokenizer::DEFAULT_MAX_LEN;
-    let student = student_spec(224);
+    let student = student_spec(224, None)?;
     let s_params = built_parameters(&Architecture::Student(student.clone()))?;
     let s_flops = student.image_flops();
     let n = student.structures.len();

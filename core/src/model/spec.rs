@@ -151,6 +151,31 @@ impl ModelSpec {
         }
     }
 
+    /// This spec with other channel widths, given as `ENC,../DEC,..` (for example
+    /// `8,16,48,128,256/128,48,16,8`: five encoder stages, four decoder stages); the result is
+    /// validated.
+    pub fn with_widths(&self, widths: &str) -> Result<Self, SpecError> {
+        let (enc, dec) = widths.split_once('/').ok_or_else(|| {
+            SpecError(format!(
+                "widths {widths:?}: expected ENC,../DEC,.. (e.g. 8,16,32/16,8)"
+            ))
+        })?;
+        let list = |part: &str| -> Result<Vec<usize>, SpecError> {
+            part.split(',')
+                .map(|w| {
+                    w.trim()
+                        .parse::<usize>()
+                        .map_err(|_| SpecError(format!("widths {widths:?}: {w:?} is not a width")))
+                })
+                .collect()
+        };
+        let mut spec = self.clone();
+        spec.encoder = list(enc)?;
+        spec.decoder = list(dec)?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
     /// Check that the spec describes a buildable network.
     pub fn validate(&self) -> Result<(), SpecError> {
         let e = |m: String| Err(SpecError(m));
@@ -307,6 +332,20 @@ impl ModelSpec {
 mod tests {
     use super::*;
     use crate::vocab::{Tokenizer, Vocab};
+
+    #[test]
+    fn widths_parse_and_are_validated() {
+        let base = ModelSpec::student(Vocab::builtin().len(), Tokenizer::DEFAULT_MAX_LEN);
+        let s = base.with_widths("8, 16,48,128,256/128,48,16,8").unwrap();
+        assert_eq!(s.encoder, vec![8, 16, 48, 128, 256]);
+        assert_eq!(s.decoder, vec![128, 48, 16, 8]);
+        assert_eq!(s.input, base.input);
+        assert!(s.parameter_count() > base.parameter_count());
+        for bad in ["8,16,32", "8,16,x/8", "8,16,32/16", "8,0,32/16,8", "/"] {
+            let e = base.with_widths(bad).unwrap_err();
+            assert!(!e.0.is_empty(), "{bad}");
+        }
+    }
 
     #[test]
     fn default_student_meets_the_size_targets() {
