@@ -297,13 +297,16 @@ fn setup(c: &Common) -> Result<tch::Device> {
 
 fn student_spec(size: usize, widths: Option<&str>) -> Result<ModelSpec> {
     let mut spec = ModelSpec::student(Vocab::builtin().len(), Tokenizer::DEFAULT_MAX_LEN);
-    if let Some(w) = widths {
-        spec = spec.with_widths(w)?;
-    }
     spec.input.width = size;
     spec.input.height = size;
-    spec.validate()?;
-    Ok(spec)
+    // Widths are checked against the input size they will run at.
+    match widths {
+        Some(w) => Ok(spec.with_widths(w)?),
+        None => {
+            spec.validate()?;
+            Ok(spec)
+        }
+    }
 }
 
 fn fit(a: FitArgs) -> Result<()> {
@@ -322,6 +325,9 @@ fn fit(a: FitArgs) -> Result<()> {
     let size = arch.input().0;
     if arch.student().is_none() && a.distill_from.is_some() {
         bail!("--distill-from trains a student from a teacher: use it with --model student");
+    }
+    if arch.student().is_none() && a.widths.is_some() {
+        bail!("--widths sets the student's channels: use it with --model student");
     }
     if arch.student().is_some() && (a.image_weights.is_some() || a.text_weights.is_some()) {
         bail!("--image-weights and --text-weights are for teachers (--model clipseg or cris)");
