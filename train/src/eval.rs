@@ -363,6 +363,32 @@ impl EvalReport {
             .filter(|d| d.is_finite())
     }
 
+    /// The numbers a bundle's manifest records: per prompt kind, the mean dice, the scored
+    /// pairs and the mean dice of each structure, as fractions in [0, 1] exactly as
+    /// `report.json` and the printed table (which rounds them to percent) have them.
+    pub fn summary(&self) -> serde_json::Value {
+        let kinds: serde_json::Map<String, serde_json::Value> = self
+            .per_kind
+            .iter()
+            .map(|(kind, k)| {
+                let per: serde_json::Map<String, serde_json::Value> = k
+                    .per_structure
+                    .iter()
+                    .map(|(s, r)| (s.clone(), serde_json::json!(finite(r.dice.mean))))
+                    .collect();
+                (
+                    kind.clone(),
+                    serde_json::json!({
+                        "mean_dice": finite(k.mean_dice),
+                        "pairs": k.pairs,
+                        "dice": per,
+                    }),
+                )
+            })
+            .collect();
+        serde_json::Value::Object(kinds)
+    }
+
     /// Write as pretty JSON.
     pub fn write_json(&self, path: &Path) -> Result<(), EvalError> {
         let json = serde_json::to_string_pretty(self).map_err(|source| EvalError::Json {
@@ -872,6 +898,11 @@ pub fn evaluate_with(
         );
     }
     Ok((report, run.kept))
+}
+
+/// `v` when finite, else `None` (JSON `null`).
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
 }
 
 #[cfg(test)]

@@ -38,7 +38,9 @@ use synboost_train::runtime::{DeviceRequest, describe, select_device};
 use synboost_train::teacher::{
     EncoderPart, TeacherConfig, TeacherKind, TeacherSize, load_encoder_weights,
 };
-use synboost_train::trainer::{Distillation, Phase, PhaseConfig, Strategy, TrainConfig, train};
+use synboost_train::trainer::{
+    Distillation, Phase, PhaseConfig, Schedule, Strategy, TrainConfig, train,
+};
 use tch::nn::VarStore;
 
 /// Licence of models trained on CAMUS.
@@ -131,6 +133,13 @@ struct FitArgs {
     /// Initial learning rate.
     #[arg(long, default_value_t = 3e-3)]
     lr: f64,
+    /// Learning-rate schedule: plateau (cut by half after 3 stalled epochs) or cosine (to 1e-5
+    /// over --epochs, stepped per batch).
+    #[arg(long, default_value = "plateau")]
+    schedule: Schedule,
+    /// Augment training pairs: random scale ±10 %, shift ±8 px, rotation ±10°, gamma 0.8–1.2.
+    #[arg(long)]
+    augment: bool,
     /// Early-stopping patience, epochs.
     #[arg(long, default_value_t = 8)]
     patience: usize,
@@ -246,6 +255,11 @@ struct ExportArgs {
     /// Model version.
     #[arg(long, default_value = "0.1.0")]
     version: String,
+    /// Evaluate the finished bundle (f32, and int8 when there is one) in core's engine on
+    /// camus224 val at these prompt kinds, and record the scores in its manifest (`none`: skip;
+    /// skipped too without a camus224 folder).
+    #[arg(long, default_value = "p0,p1,p2,p3")]
+    val_prompts: String,
 }
 
 fn parse_kind(s: &str) -> Result<PromptKind> {
@@ -353,6 +367,7 @@ fn fit(a: FitArgs) -> Result<()> {
             epochs,
             lr: a.lr,
             patience: a.patience,
+            schedule: a.schedule,
             warmup_steps: a
                 .warmup
                 .unwrap_or(if arch.student().is_some() { 0 } else { 300 }),
@@ -418,6 +433,7 @@ fn fit(a: FitArgs) -> Result<()> {
         device,
         workers: a.workers,
         progress: true,
+        augment: a.augment,
     };
     let mut vs = VarStore::new(device);
     let net = arch.build(&vs.root())?;
@@ -699,6 +715,12 @@ fn export(a: ExportArgs) -> Result<()> {
     } else {
         None
     };
+    // What training saw: the best validation dice (in libtorch, at the run's val prompt).
+    let info_metrics = serde_json::json!({
+        "best_val_dice": state.history.iter().map(|r| r.val_dice).fold(0.0, f64::max),
+        "val_kind": state.config.get("val_kind"),
+        "epochs": state.history.len(),
+    });
     // Weights trained (or validated, or calibrated) on CAMUS carry its licence.
     let trained_on_camus =
         state.config.to_string().contains("camus224") || cal.is_some() && a.camus.is_some();
@@ -718,7 +740,7 @@ fn export(a: ExportArgs) -> Result<()> {
             wording: Wording::Heart,
         },
         provenance: serde_json::json!({ "run": a.run.display().to_string(), "config": state.config, "epochs": state.history.len() }),
-        metrics: serde_json::json!({ "history_best": state.history.iter().map(|r| r.val_dice).fold(0.0, f64::max) }),
+        metrics: serde_json::json!({ "training": info_metrics }),
     };
     let m = write_student_bundle(
         &a.out,
@@ -728,6 +750,25 @@ fn export(a: ExportArgs) -> Result<()> {
         &weights,
         cal.as_ref(),
     )?;
+    let kinds = match a.val_prompts.as_str() {
+        "none" | "" => Vec::new(),
+        list => list
+            .split(',')
+            .map(parse_kind)
+            .collect::<Result<Vec<_>>>()?,
+    };
+    let m = match (kinds.is_empty(), a.camus.as_deref()) {
+        (false, Some(camus)) => {
+            let mut metrics = serde_json::json!({ "training": info_metrics });
+            metrics["camus224_val"] = bundle_val_metrics(&a.out, camus, &kinds)?;
+            synboost_core::model::bundle::Bundle::set_metrics(&a.out, metrics)?
+        }
+        (false, None) => {
+            log::warn!("no camus224 folder: the manifest records no val metrics of the bundle");
+            m
+        }
+        (true, _) => m,
+    };
     if let Some(t) = a.tar {
         synboost_core::model::bundle::Bundle::pack(&a.out, &t)?;
     }
@@ -739,6 +780,56 @@ fn export(a: ExportArgs) -> Result<()> {
         m.files.len()
     );
     Ok(())
+}
+
+/// Evaluate the bundle in `dir` with core's engine (tract), f32 and (if present) int8, on
+/// camus224 val at `kinds`; print each table and return what the manifest records: per
+/// variant, [`EvalReport::summary`](synboost_train::eval::EvalReport::summary), and the command
+/// that prints the same numbers.
+fn bundle_val_metrics(dir: &Path, camus: &Path, kinds: &[PromptKind]) -> Result<serde_json::Value> {
+    let manifest = synboost_core::model::bundle::Bundle::open(dir)?
+        .manifest()
+        .clone();
+    let list = kinds
+        .iter()
+        .map(|k| k.to_string().to_lowercase())
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut out = serde_json::json!({
+        "data": "camus224 val (50 patients, 2CH and 4CH at ED and ES)",
+        "command": format!("synboost-train eval --bundle BUNDLE --variant VARIANT --prompts {list}"),
+    });
+    for (variant, choice, role) in [
+        ("f32", VariantChoice::F32, "image"),
+        ("int8", VariantChoice::Int8, "image_int8"),
+    ] {
+        if !manifest.files.iter().any(|f| f.role == role) {
+            continue;
+        }
+        let opts = EngineOptions {
+            variant: choice,
+            ..Default::default()
+        };
+        let mut engine =
+            Engine::open(dir, opts).with_context(|| format!("opening {}", dir.display()))?;
+        let src = source("camus", Some(camus), "val", engine.spec().input.width, 0)?;
+        let cfg = EvalConfig {
+            kinds: kinds.to_vec(),
+            ..Default::default()
+        };
+        let name = format!("camus (val), {} {variant}", dir.display());
+        let (r, _) = evaluate_with(
+            Backend::Bundle(&mut engine),
+            src.as_ref(),
+            &name,
+            &cfg,
+            |_, _| {},
+        )?;
+        println!("{}", r.table());
+        out["samples"] = serde_json::json!(r.samples);
+        out[variant] = r.summary();
+    }
+    Ok(out)
 }
 
 /// Parameters of a built architecture (the variables PyTorch would count as parameters).

@@ -57,6 +57,47 @@ impl std::str::FromStr for Strategy {
     }
 }
 
+/// How the learning rate moves during a phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// Constant, cut by [`PhaseConfig::plateau_factor`] whenever validation dice stalls for
+    /// [`PhaseConfig::plateau_patience`] epochs.
+    #[default]
+    Plateau,
+    /// Half a cosine from the phase's rate down to [`PhaseConfig::min_lr`] over all of its
+    /// epochs, stepped every batch: the same curve whatever validation does, so a run of fixed
+    /// epochs is reproducible and its last epoch is as well annealed as it gets.
+    Cosine,
+}
+
+impl Schedule {
+    /// The rate at `progress` ∈ [0, 1] through a phase that starts at `lr` (cosine), or `lr`
+    /// itself (plateau: its cuts are made by the trainer).
+    pub fn rate(self, lr: f64, min_lr: f64, progress: f64) -> f64 {
+        match self {
+            Self::Plateau => lr,
+            Self::Cosine => {
+                let p = progress.clamp(0.0, 1.0);
+                min_lr + 0.5 * (lr - min_lr) * (1.0 + (std::f64::consts::PI * p).cos())
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Schedule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "plateau" => Ok(Self::Plateau),
+            "cosine" => Ok(Self::Cosine),
+            _ => Err(format!(
+                "unknown schedule {s:?}: expected plateau or cosine"
+            )),
+        }
+    }
+}
+
 /// Optimisation settings of one phase.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseConfig {
@@ -80,6 +121,9 @@ pub struct PhaseConfig {
     /// (transformers trained from scratch need it; 0 for none).
     #[serde(default)]
     pub warmup_steps: usize,
+    /// Learning-rate schedule (runs saved before it existed used plateau cuts).
+    #[serde(default)]
+    pub schedule: Schedule,
 }
 
 impl Default for PhaseConfig {
@@ -94,6 +138,7 @@ impl Default for PhaseConfig {
             min_lr: 1e-5,
             clip_norm: 5.0,
             warmup_steps: 0,
+            schedule: Schedule::Plateau,
         }
     }
 }
@@ -134,6 +179,8 @@ pub struct TrainConfig {
     pub workers: usize,
     /// Show progress bars.
     pub progress: bool,
+    /// Random affine and gamma augmentation of training pairs ([`crate::data::Augment`]).
+    pub augment: bool,
 }
 
 /// Trainer errors.
@@ -431,6 +478,7 @@ pub fn train(
                 "prompt": format!("{:?}", cfg.prompt),
                 "val_kind": cfg.val_kind,
                 "seed": cfg.seed,
+                "augment": cfg.augment,
                 "phases": phases.iter().map(|p| serde_json::json!({
                     "name": p.name, "data": p.data, "train_samples": p.train.len(),
                     "val_samples": p.val.len(), "config": p.config,
@@ -468,16 +516,18 @@ pub fn train(
                 seed: cfg.seed ^ (state.phase as u64) << 32,
                 workers: cfg.workers,
                 input: arch.input(),
+                augment: cfg.augment,
                 ..Default::default()
             };
             let loader = Loader::epoch(Arc::clone(&phase.train), pcfg, epoch);
+            let batches = loader.batches().max(1);
             let pb = bar(
                 loader.batches() as u64,
                 cfg.progress,
                 format!("{} {epoch}/{}", phase.name, pc.epochs),
             );
             let (mut loss_sum, mut pairs) = (0.0, 0usize);
-            for batch in loader {
+            for (bi, batch) in loader.enumerate() {
                 let b = batch?;
                 let images = b.images.to_device(cfg.device);
                 let tokens = b.tokens.to_device(cfg.device);
@@ -494,10 +544,14 @@ pub fn train(
                         None => gt,
                     })
                 })?;
+                let progress =
+                    (state.epoch as f64 + bi as f64 / batches as f64) / pc.epochs.max(1) as f64;
+                let rate = pc.schedule.rate(state.lr, pc.min_lr, progress);
                 if step < pc.warmup_steps {
-                    opt.set_lr(state.lr * (step + 1) as f64 / pc.warmup_steps as f64);
-                } else if step == pc.warmup_steps && step > 0 {
-                    opt.set_lr(state.lr);
+                    opt.set_lr(rate * (step + 1) as f64 / pc.warmup_steps as f64);
+                } else if pc.schedule != Schedule::Plateau || (step == pc.warmup_steps && step > 0)
+                {
+                    opt.set_lr(rate);
                 }
                 step += 1;
                 opt.zero_grad();
@@ -532,7 +586,11 @@ pub fn train(
                 val_loss,
                 val_dice,
                 val_dice_per_structure: per,
-                lr: state.lr,
+                lr: pc.schedule.rate(
+                    state.lr,
+                    pc.min_lr,
+                    state.epoch as f64 / pc.epochs.max(1) as f64,
+                ),
                 seconds: t0.elapsed().as_secs_f64(),
                 pairs_per_sec: pairs as f64 / train_secs.max(1e-9),
             };
@@ -561,7 +619,10 @@ pub fn train(
             } else {
                 state.since_best += 1;
                 stalled += 1;
-                if stalled >= pc.plateau_patience && state.lr > pc.min_lr {
+                if pc.schedule == Schedule::Plateau
+                    && stalled >= pc.plateau_patience
+                    && state.lr > pc.min_lr
+                {
                     state.lr = (state.lr * pc.plateau_factor).max(pc.min_lr);
                     opt.set_lr(state.lr);
                     stalled = 0;
@@ -612,4 +673,35 @@ pub fn train(
     };
     run.log(&serde_json::json!({"event": "end", "phases": report.phases, "seconds": report.seconds, "time_limited": time_limited}))?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_falls_from_the_rate_to_the_floor_and_plateau_holds() {
+        let c = Schedule::Cosine;
+        assert!((c.rate(3e-3, 1e-5, 0.0) - 3e-3).abs() < 1e-12);
+        assert!((c.rate(3e-3, 1e-5, 1.0) - 1e-5).abs() < 1e-12);
+        assert!((c.rate(3e-3, 1e-5, 0.5) - (3e-3 + 1e-5) / 2.0).abs() < 1e-12);
+        let mut last = f64::INFINITY;
+        for i in 0..=20 {
+            let r = c.rate(3e-3, 1e-5, f64::from(i) / 20.0);
+            assert!(r < last, "not falling at step {i}");
+            last = r;
+        }
+        // Out of range progress is clamped (a resumed run past its epochs).
+        assert_eq!(c.rate(3e-3, 1e-5, 1.5), c.rate(3e-3, 1e-5, 1.0));
+        assert_eq!(Schedule::Plateau.rate(3e-3, 1e-5, 0.7), 3e-3);
+        assert_eq!("cosine".parse::<Schedule>(), Ok(Schedule::Cosine));
+        assert!("linear".parse::<Schedule>().is_err());
+        // Runs saved before schedules existed read as plateau.
+        let old: PhaseConfig = serde_json::from_value(serde_json::json!({
+            "epochs": 3, "lr": 1e-3, "weight_decay": 0.0, "patience": 2, "plateau_patience": 1,
+            "plateau_factor": 0.5, "min_lr": 1e-5, "clip_norm": 1.0
+        }))
+        .unwrap();
+        assert_eq!(old.schedule, Schedule::Plateau);
+    }
 }

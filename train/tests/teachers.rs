@@ -52,6 +52,7 @@ fn config() -> TrainConfig {
         device: Device::Cpu,
         workers: 1,
         progress: false,
+        augment: false,
     }
 }
 

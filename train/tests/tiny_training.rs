@@ -55,6 +55,7 @@ fn tiny_phantom_training_learns_and_exports() {
         device: Device::Cpu,
         workers: 1,
         progress: false,
+        augment: false,
     };
     let dir = tempfile::tempdir().unwrap();
     let run = RunDir::create(&dir.path().join("run")).unwrap();

@@ -326,6 +326,28 @@ impl Bundle {
         Ok(manifest)
     }
 
+    /// Replace the `metrics` of the bundle in directory `dir` (verified first) and rewrite its
+    /// `manifest.json`; the model files and their digests are untouched. Export uses it to
+    /// record what the finished bundle itself scores, which can only be measured once its
+    /// files exist.
+    pub fn set_metrics(dir: &Path, metrics: serde_json::Value) -> Result<Manifest, BundleError> {
+        let mpath = dir.join(MANIFEST);
+        if !dir.is_dir() {
+            return Err(BundleError::Inconsistent {
+                path: mpath,
+                message: "metrics can only be set on a bundle directory".into(),
+            });
+        }
+        let mut manifest = Self::open(dir)?.manifest;
+        manifest.metrics = metrics;
+        let text = serde_json::to_string_pretty(&manifest).map_err(|e| BundleError::Manifest {
+            path: mpath.clone(),
+            message: e.to_string(),
+        })?;
+        std::fs::write(&mpath, text).map_err(io(&mpath))?;
+        Ok(manifest)
+    }
+
     /// Open and verify a bundle: a directory, or one tar file holding the same files (see
     /// [`Bundle::pack`]). Paths in errors name the file inside the directory or the archive.
     pub fn open(path: &Path) -> Result<Self, BundleError> {
@@ -579,6 +601,24 @@ mod tests {
         assert_eq!(b.manifest().files.len(), 2);
         assert_eq!(b.vocab(), &Vocab::builtin());
         assert!(matches!(b.file("image_int8"), Err(BundleError::NoRole(_))));
+    }
+
+    #[test]
+    fn metrics_are_replaced_and_the_files_still_verify() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path());
+        let m = serde_json::json!({"camus224_val": {"f32": {"P3": {"mean_dice": 0.9}}}});
+        Bundle::set_metrics(d.path(), m.clone()).unwrap();
+        let b = Bundle::open(d.path()).unwrap();
+        assert_eq!(b.manifest().metrics, m);
+        assert_eq!(b.manifest().files.len(), 2);
+        // A tampered bundle is refused, not relabelled.
+        std::fs::write(d.path().join("text.onnx"), b"text-graph!").unwrap();
+        assert!(Bundle::set_metrics(d.path(), serde_json::json!({})).is_err());
+        // So is a tar file (it would have to be repacked).
+        let tar = d.path().join("b.tar");
+        std::fs::write(&tar, b"x").unwrap();
+        assert!(Bundle::set_metrics(&tar, serde_json::json!({})).is_err());
     }
 
     #[test]
