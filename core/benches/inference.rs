@@ -4,11 +4,14 @@
 //!
 //! ```text
 //! cargo bench -p synboost-core --bench inference -- [--iters N] [--bundle DIR] [--json FILE]
+//! cargo bench -p synboost-core --bench inference -- --open models/default
 //! ```
 //!
 //! The bundle is a random-weight default student (224², 3 structures) with an int8 variant
 //! calibrated on synthetic frames; latency does not depend on the weights' values. It is written
 //! to `--bundle` (default: a temporary folder) so that other runtimes can load the same files.
+//! `--open DIR` times an existing bundle instead (e.g. the shipped one, whose widths differ);
+//! it must have an int8 variant.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -21,6 +24,7 @@ use synboost_core::{Phase, ScanMeta, Structure, Tokenizer, View, Vocab};
 struct Args {
     iters: usize,
     bundle: Option<PathBuf>,
+    open: Option<PathBuf>,
     json: Option<PathBuf>,
 }
 
@@ -28,6 +32,7 @@ fn args() -> Args {
     let mut a = Args {
         iters: 50,
         bundle: None,
+        open: None,
         json: None,
     };
     let mut it = std::env::args().skip(1);
@@ -36,6 +41,7 @@ fn args() -> Args {
             "--iters" => a.iters = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.iters),
             "--bundle" => a.bundle = it.next().map(PathBuf::from),
             "--json" => a.json = it.next().map(PathBuf::from),
+            "--open" => a.open = it.next().map(PathBuf::from),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -62,21 +68,27 @@ fn median(mut v: Vec<Duration>) -> f64 {
 fn main() {
     let a = args();
     let tmp = tempfile::tempdir().expect("temporary folder");
-    let dir = a.bundle.clone().unwrap_or_else(|| tmp.path().to_path_buf());
-    let vocab = Vocab::builtin();
-    let spec = ModelSpec::student(vocab.len(), Tokenizer::DEFAULT_MAX_LEN);
-    let info = BundleInfo {
-        provenance: serde_json::json!({"data": "none"}),
-        ..BundleInfo::new("bench-student", "benchmark weights (random), no data", 3)
+    let dir = match &a.open {
+        Some(d) => d.clone(),
+        None => {
+            let dir = a.bundle.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+            let vocab = Vocab::builtin();
+            let spec = ModelSpec::student(vocab.len(), Tokenizer::DEFAULT_MAX_LEN);
+            let info = BundleInfo {
+                provenance: serde_json::json!({"data": "none"}),
+                ..BundleInfo::new("bench-student", "benchmark weights (random), no data", 3)
+            };
+            write_random_student(
+                &dir,
+                info,
+                &spec,
+                7,
+                &[frame(224, 224, 0), frame(224, 224, 1)],
+            )
+            .expect("bundle");
+            dir
+        }
     };
-    write_random_student(
-        &dir,
-        info,
-        &spec,
-        7,
-        &[frame(224, 224, 0), frame(224, 224, 1)],
-    )
-    .expect("bundle");
 
     let meta = ScanMeta {
         view: Some(View::FourChamber),
@@ -166,8 +178,12 @@ fn main() {
     rows.push(("tract: prompt cache hit, 1 prompt".into(), median(hit)));
 
     println!(
-        "\n| benchmark (median of {} runs, one thread) | ms |",
-        a.iters
+        "\n| benchmark (median of {} runs, one thread; {}) | ms |",
+        a.iters,
+        a.open.as_ref().map_or_else(
+            || "random-weight default student".to_string(),
+            |d| d.display().to_string()
+        )
     );
     println!("|---|---:|");
     for (k, v) in &rows {

@@ -162,7 +162,8 @@ struct FitArgs {
     /// Stop after this many minutes (validating and saving first).
     #[arg(long)]
     time_limit_min: Option<f64>,
-    /// Seed.
+    /// Seed of the weight initialisation (libtorch's generator), shuffling, prompt draws and
+    /// augmentation.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Loader threads.
@@ -325,6 +326,8 @@ fn student_spec(size: usize, widths: Option<&str>) -> Result<ModelSpec> {
 
 fn fit(a: FitArgs) -> Result<()> {
     let device = setup(&a.common)?;
+    // Initial weights come from libtorch's generator: seed it, so that a run is repeatable.
+    tch::manual_seed(a.seed as i64);
     let camus = a.common.camus.as_deref();
     let vocab = Vocab::builtin().len();
     let arch = match a.model.as_str() {
