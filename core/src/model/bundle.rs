@@ -288,6 +288,15 @@ fn plain_name(name: &str) -> bool {
         && name != MANIFEST
 }
 
+/// Write `manifest` as pretty JSON to `mpath`.
+fn write_manifest(mpath: &Path, manifest: &Manifest) -> Result<(), BundleError> {
+    let text = serde_json::to_string_pretty(manifest).map_err(|e| BundleError::Manifest {
+        path: mpath.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(mpath, text).map_err(io(mpath))
+}
+
 impl Bundle {
     /// Write a bundle into `dir` (created if needed): each `(role, file name, bytes)` is written
     /// and listed with its size and SHA-256, replacing `manifest.files`; then `manifest.json`.
@@ -318,11 +327,7 @@ impl Bundle {
             });
         }
         Self::check(&mpath, &manifest)?;
-        let text = serde_json::to_string_pretty(&manifest).map_err(|e| BundleError::Manifest {
-            path: mpath.clone(),
-            message: e.to_string(),
-        })?;
-        std::fs::write(&mpath, text).map_err(io(&mpath))?;
+        write_manifest(&mpath, &manifest)?;
         Ok(manifest)
     }
 
@@ -340,11 +345,7 @@ impl Bundle {
         }
         let mut manifest = Self::open(dir)?.manifest;
         manifest.metrics = metrics;
-        let text = serde_json::to_string_pretty(&manifest).map_err(|e| BundleError::Manifest {
-            path: mpath.clone(),
-            message: e.to_string(),
-        })?;
-        std::fs::write(&mpath, text).map_err(io(&mpath))?;
+        write_manifest(&mpath, &manifest)?;
         Ok(manifest)
     }
 
