@@ -763,7 +763,7 @@ fn export(a: ExportArgs) -> Result<()> {
     let m = match (kinds.is_empty(), a.camus.as_deref()) {
         (false, Some(camus)) => {
             let mut metrics = serde_json::json!({ "training": info_metrics });
-            metrics["camus224_val"] = bundle_val_metrics(&a.out, camus, &kinds)?;
+            metrics["camus224_val"] = bundle_val_metrics(&a.out, &m, camus, &kinds)?;
             synboost_core::model::bundle::Bundle::set_metrics(&a.out, metrics)?
         }
         (false, None) => {
@@ -789,10 +789,13 @@ fn export(a: ExportArgs) -> Result<()> {
 /// camus224 val at `kinds`; print each table and return what the manifest records: per
 /// variant, [`EvalReport::summary`](synboost_train::eval::EvalReport::summary), and the command
 /// that prints the same numbers.
-fn bundle_val_metrics(dir: &Path, camus: &Path, kinds: &[PromptKind]) -> Result<serde_json::Value> {
-    let manifest = synboost_core::model::bundle::Bundle::open(dir)?
-        .manifest()
-        .clone();
+fn bundle_val_metrics(
+    dir: &Path,
+    manifest: &synboost_core::model::bundle::Manifest,
+    camus: &Path,
+    kinds: &[PromptKind],
+) -> Result<serde_json::Value> {
+    let src = source("camus", Some(camus), "val", manifest.spec.input.width, 0)?;
     let list = kinds
         .iter()
         .map(|k| k.to_string().to_lowercase())
@@ -815,7 +818,6 @@ fn bundle_val_metrics(dir: &Path, camus: &Path, kinds: &[PromptKind]) -> Result<
         };
         let mut engine =
             Engine::open(dir, opts).with_context(|| format!("opening {}", dir.display()))?;
-        let src = source("camus", Some(camus), "val", engine.spec().input.width, 0)?;
         let cfg = EvalConfig {
             kinds: kinds.to_vec(),
             ..Default::default()
