@@ -26,6 +26,26 @@
 #define SB_ABI_VERSION 1
 
 /**
+ * The frame's confidence is below the stream's minimum (0.6).
+ */
+#define SB_FLAG_LOW_CONFIDENCE 1
+
+/**
+ * The LV mask changed too much since the previous frame (IoU below 0.7).
+ */
+#define SB_FLAG_INCONSISTENT 2
+
+/**
+ * No LV cavity was found (or it was not segmented).
+ */
+#define SB_FLAG_NO_LV 4
+
+/**
+ * No pixel spacing: measurements are in pixels (informational).
+ */
+#define SB_FLAG_UNCALIBRATED 8
+
+/**
  * No timestamp (`sb_frame.timestamp_ns`).
  */
 #define SB_NO_TIMESTAMP INT64_MIN
@@ -262,6 +282,213 @@ typedef void (*sb_log_callback)(sb_log_level level,
                                 void *user_data);
 
 /**
+ * Units of areas, lengths and volumes (`SB_UNITS_*`).
+ */
+typedef uint32_t sb_units;
+
+/**
+ * Where a frame's phase came from (`SB_PHASE_SOURCE_*`).
+ */
+typedef uint32_t sb_phase_source;
+
+/**
+ * Measurements of one segmented frame. Negative values mean "not available".
+ */
+typedef struct sb_measurements {
+    /**
+     * `sizeof(sb_measurements)`.
+     */
+    uint32_t struct_size;
+    /**
+     * `SB_UNITS_*` of every area, length and volume below.
+     */
+    sb_units units;
+    /**
+     * `SB_FLAG_*` bits; the frame is reliable when no bit other than `SB_FLAG_UNCALIBRATED`
+     * is set.
+     */
+    uint32_t flags;
+    /**
+     * The phase the prompts used (`SB_PHASE_*`).
+     */
+    sb_phase phase;
+    /**
+     * Where it came from (`SB_PHASE_SOURCE_*`).
+     */
+    sb_phase_source phase_source;
+    /**
+     * 1 when this result completes a cardiac cycle (`sb_result_get_cycle`), else 0.
+     */
+    uint32_t has_cycle;
+    /**
+     * LV cavity area (negative: not segmented).
+     */
+    double lv_area;
+    /**
+     * Myocardium area (negative: not segmented).
+     */
+    double myocardium_area;
+    /**
+     * Left atrium area (negative: not segmented).
+     */
+    double la_area;
+    /**
+     * LV long axis, apex to mid-annulus (negative: no LV).
+     */
+    double lv_length;
+    /**
+     * Single-plane area–length LV volume, ml or cubic pixels (negative: no LV).
+     */
+    double lv_volume_area_length;
+    /**
+     * Single-plane Simpson (20 discs) LV volume, ml or cubic pixels (negative: no LV).
+     */
+    double lv_volume_simpson;
+    /**
+     * The frame's confidence: its LV cavity's, else the lowest of its structures.
+     */
+    double confidence;
+    /**
+     * LV cavity confidence: mean probability margin `mean(2p − 1)` inside the mask, 0 when
+     * empty (negative: not segmented).
+     */
+    double lv_confidence;
+    /**
+     * Myocardium confidence (negative: not segmented).
+     */
+    double myocardium_confidence;
+    /**
+     * Left atrium confidence (negative: not segmented).
+     */
+    double la_confidence;
+    /**
+     * IoU of the LV mask with the previous frame of the same view within 100 ms (negative:
+     * none, or a single-frame result).
+     */
+    double temporal_iou;
+    /**
+     * The view's heart rate estimate, bpm (negative: unknown yet).
+     */
+    double heart_rate_bpm;
+} sb_measurements;
+
+/**
+ * One cardiac cycle of one view, reported with the frame that confirmed its end-systole.
+ * Volumes are ml (`SB_UNITS_MM`) or cubic pixels; negative values mean "not available".
+ */
+typedef struct sb_cycle {
+    /**
+     * `sizeof(sb_cycle)`.
+     */
+    uint32_t struct_size;
+    /**
+     * The view of the cycle's frames (`SB_VIEW_*`).
+     */
+    sb_view view;
+    /**
+     * `SB_UNITS_*`.
+     */
+    sb_units units;
+    /**
+     * 1 when at most a quarter of the frames from ED to ES were flagged and the frames had
+     * times; 0 otherwise.
+     */
+    uint32_t reliable;
+    /**
+     * 1 when the biplane fields are set (the other apical view had a cycle too).
+     */
+    uint32_t has_biplane;
+    /**
+     * Cycles of this view reported before this one.
+     */
+    uint64_t index;
+    /**
+     * Sequence number of the end-diastolic frame.
+     */
+    uint64_t ed_seq;
+    /**
+     * Sequence number of the end-systolic frame.
+     */
+    uint64_t es_seq;
+    /**
+     * Time of the ED frame, seconds (from its timestamp, or sequence × frame time).
+     */
+    double ed_time_s;
+    /**
+     * Time of the ES frame, seconds.
+     */
+    double es_time_s;
+    /**
+     * Latest ED-to-ED interval, seconds (negative: not yet known).
+     */
+    double rr_s;
+    /**
+     * Heart rate, bpm: 60 / median of the last five RR intervals (negative: not yet known).
+     */
+    double heart_rate_bpm;
+    /**
+     * LV area at ED.
+     */
+    double ed_area;
+    /**
+     * LV area at ES.
+     */
+    double es_area;
+    /**
+     * LV long axis at ED.
+     */
+    double ed_length;
+    /**
+     * LV long axis at ES.
+     */
+    double es_length;
+    /**
+     * End-diastolic volume, single-plane area–length.
+     */
+    double edv;
+    /**
+     * End-systolic volume, single-plane area–length.
+     */
+    double esv;
+    /**
+     * Ejection fraction, percent, single-plane area–length.
+     */
+    double ef_percent;
+    /**
+     * End-diastolic volume, single-plane Simpson.
+     */
+    double simpson_edv;
+    /**
+     * End-systolic volume, single-plane Simpson.
+     */
+    double simpson_esv;
+    /**
+     * Ejection fraction, percent, single-plane Simpson.
+     */
+    double simpson_ef_percent;
+    /**
+     * End-diastolic volume, biplane Simpson (negative: no biplane).
+     */
+    double biplane_edv;
+    /**
+     * End-systolic volume, biplane Simpson.
+     */
+    double biplane_esv;
+    /**
+     * Ejection fraction, percent, biplane Simpson.
+     */
+    double biplane_ef_percent;
+    /**
+     * The other view's cycle index it was paired with.
+     */
+    uint64_t biplane_other_cycle;
+    /**
+     * Fraction of this view's frames from ED to ES that were flagged.
+     */
+    double flagged_fraction;
+} sb_cycle;
+
+/**
  * What became of a frame (`SB_OUTCOME_*`).
  */
 typedef uint32_t sb_outcome;
@@ -373,7 +600,8 @@ typedef struct sb_structure_result {
      */
     double area_mm2;
     /**
-     * Mean probability inside the mask (0 when empty): the model's confidence.
+     * Mean probability inside the mask (0 when empty). See `sb_measurements` for the
+     * probability margin the stream flags frames by.
      */
     double confidence;
     /**
@@ -575,6 +803,32 @@ typedef uint32_t sb_stop_mode;
 #define SB_LOG_TRACE 5
 
 /**
+ * Millimetres: areas in mm², lengths in mm, volumes in ml (the frame had a pixel spacing).
+ */
+#define SB_UNITS_MM 0
+
+/**
+ * Pixels: areas in pixels, lengths in pixel widths, volumes in cubic pixels (no pixel spacing;
+ * only ratios such as the ejection fraction are meaningful).
+ */
+#define SB_UNITS_PIXELS 1
+
+/**
+ * No phase: between ED and ES, or unknown.
+ */
+#define SB_PHASE_SOURCE_NONE 0
+
+/**
+ * Sent by the scanner with the frame.
+ */
+#define SB_PHASE_SOURCE_SCANNER 1
+
+/**
+ * Predicted by the stream from the cycles it detected (the scanner sent no phases).
+ */
+#define SB_PHASE_SOURCE_INFERRED 2
+
+/**
  * Segmented: the structures are there.
  */
 #define SB_OUTCOME_SEGMENTED 0
@@ -608,6 +862,12 @@ typedef uint32_t sb_stop_mode;
  * `sb_stream_poll`: the stream has stopped and every result has been read.
  */
 #define SB_END 2
+
+/**
+ * The result has no such item: `sb_result_get_measurements` on a frame that was not
+ * segmented, `sb_result_get_cycle` on a frame that completes no cycle.
+ */
+#define SB_NONE 3
 
 /**
  * A required pointer argument is NULL.
@@ -873,6 +1133,31 @@ const char *sb_engine_last_error(const struct sb_engine *engine);
 sb_status sb_set_log_callback(sb_log_callback callback,
                               sb_log_level max_level,
                               void *user_data);
+
+/**
+ * Fill `out` with the measurements of a segmented result: areas, LV length and volumes,
+ * confidence, quality flags, phase, heart rate. Results of `sb_engine_segment` have no
+ * temporal IoU, heart rate or cycle. Returns `SB_NONE` (leaving `out` alone) when the frame
+ * was not segmented.
+ *
+ * # Safety
+ * `result` is NULL or a live result; `out` is NULL or a writable `sb_measurements` with
+ * `struct_size` set.
+ */
+sb_status sb_result_get_measurements(const struct sb_result *result,
+                                     struct sb_measurements *out);
+
+/**
+ * Fill `out` with the cardiac cycle this result completes (its end-systole was confirmed at
+ * this frame; the ED and ES frames are earlier ones, named by their sequence numbers).
+ * Returns `SB_NONE` (leaving `out` alone) when it completes none.
+ *
+ * # Safety
+ * `result` is NULL or a live result; `out` is NULL or a writable `sb_cycle` with
+ * `struct_size` set.
+ */
+sb_status sb_result_get_cycle(const struct sb_result *result,
+                              struct sb_cycle *out);
 
 /**
  * Fill `out` with the result's frame-level facts.

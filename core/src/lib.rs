@@ -11,6 +11,7 @@
 //! - [`shape`]: shape words from mask geometry (for shape prompts).
 //! - [`data`]: streaming dataset readers (seed layout, raw CAMUS NIfTI and MetaImage).
 //! - [`metrics`]: dice, IoU, Hausdorff and HD95, and mean ± std summaries.
+//! - [`measure`]: areas, LV long axis and volumes, EF, ED/ES detection, stream measurements.
 //! - [`model`]: the deployable student as data ([`model::spec::ModelSpec`]) and model bundles.
 //! - [`engine`]: a bundle loaded into tract plans; `segment(frame, meta, structures)`.
 //! - [`stream`]: the real-time loop (bounded queue, drop policy, workers, in-order results).
@@ -22,6 +23,7 @@ pub mod data;
 pub mod dicom;
 pub mod engine;
 pub mod frame;
+pub mod measure;
 pub mod meta;
 pub mod metrics;
 pub mod model;

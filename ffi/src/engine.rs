@@ -312,12 +312,11 @@ pub unsafe extern "C" fn sb_engine_segment(
             list = eng.manifest().structures.clone();
         }
         let seg = eng.segment(&view, &meta, &list).map_err(engine_error)?;
-        let spacing = meta.pixel_spacing.map(|p| (p.col_mm, p.row_mm));
         let r = sb_result::from_segmentation(
             seg,
             (view.width(), view.height()),
             view.timestamp_us(),
-            spacing,
+            &meta,
         );
         // SAFETY: as above.
         unsafe { out.write(Box::into_raw(r)) };

@@ -16,6 +16,7 @@
 
 pub mod engine;
 pub mod log;
+pub mod measure;
 pub mod result;
 pub mod status;
 pub mod stream;

@@ -6,7 +6,9 @@ use crate::status::{
 use crate::types::{SB_NO_TIMESTAMP, sb_structures, structure_bit};
 use std::ffi::{CString, c_char};
 use std::time::Duration;
+use synboost_core::ScanMeta;
 use synboost_core::engine::Segmentation;
+use synboost_core::measure::{FrameMeasurements, PhaseSource, measure_frame};
 use synboost_core::stream::{DropReason, FrameResult, FrameTimings, Outcome};
 
 /// What became of a frame (`SB_OUTCOME_*`).
@@ -32,6 +34,7 @@ pub struct sb_result {
     error: Option<CString>,
     structures: Vec<StructureOut>,
     spacing: Option<(f64, f64)>,
+    measurements: Option<Box<FrameMeasurements>>,
 }
 
 struct StructureOut {
@@ -66,6 +69,7 @@ impl sb_result {
             error: None,
             structures: Vec::new(),
             spacing,
+            measurements: r.measurements,
         };
         match r.outcome {
             Outcome::Segmented(seg) => out.structures = structures(*seg),
@@ -79,14 +83,22 @@ impl sb_result {
         Box::new(out)
     }
 
-    /// From a direct segmentation.
+    /// From a direct segmentation of a frame with `meta` (measured on its own: no temporal
+    /// consistency, heart rate or cycle).
     pub(crate) fn from_segmentation(
         seg: Segmentation,
         (width, height): (usize, usize),
         timestamp_us: Option<i64>,
-        spacing: Option<(f64, f64)>,
+        meta: &ScanMeta,
     ) -> Box<Self> {
         let total = seg.timings.total;
+        let source = if meta.phase.is_some() {
+            PhaseSource::Scanner
+        } else {
+            PhaseSource::None
+        };
+        let min_confidence = synboost_core::measure::TrackerConfig::default().min_confidence;
+        let (m, _) = measure_frame(&seg, meta, source, min_confidence);
         Box::new(Self {
             seq: 0,
             timestamp_ns: timestamp_us.map_or(SB_NO_TIMESTAMP, |t| t.saturating_mul(1000)),
@@ -100,8 +112,14 @@ impl sb_result {
             },
             error: None,
             structures: structures(seg),
-            spacing,
+            spacing: meta.pixel_spacing.map(|p| (p.col_mm, p.row_mm)),
+            measurements: Some(Box::new(m)),
         })
+    }
+
+    /// The measurements of a segmented frame.
+    pub(crate) fn measurements(&self) -> Option<&FrameMeasurements> {
+        self.measurements.as_deref()
     }
 
     fn structure(&self, index: u32) -> Result<&StructureOut> {
@@ -204,7 +222,8 @@ pub struct sb_structure_result {
     pub area_px: u64,
     /// Area in mm² from the frame's pixel spacing; negative when the spacing is unknown.
     pub area_mm2: f64,
-    /// Mean probability inside the mask (0 when empty): the model's confidence.
+    /// Mean probability inside the mask (0 when empty). See `sb_measurements` for the
+    /// probability margin the stream flags frames by.
     pub confidence: f64,
     /// Highest probability anywhere in the frame.
     pub max_probability: f64,

@@ -16,6 +16,9 @@ pub const SB_OK: sb_status = 0;
 pub const SB_TIMEOUT: sb_status = 1;
 /// `sb_stream_poll`: the stream has stopped and every result has been read.
 pub const SB_END: sb_status = 2;
+/// The result has no such item: `sb_result_get_measurements` on a frame that was not
+/// segmented, `sb_result_get_cycle` on a frame that completes no cycle.
+pub const SB_NONE: sb_status = 3;
 /// A required pointer argument is NULL.
 pub const SB_ERR_NULL: sb_status = -1;
 /// An argument is out of range: a `struct_size`, an enum value, a size, a count.
@@ -140,6 +143,7 @@ pub extern "C" fn sb_status_string(status: sb_status) -> *const c_char {
         SB_OK => "ok\0",
         SB_TIMEOUT => "timeout\0",
         SB_END => "end of stream\0",
+        SB_NONE => "none\0",
         SB_ERR_NULL => "null pointer argument\0",
         SB_ERR_INVALID => "invalid argument\0",
         SB_ERR_FRAME => "invalid frame\0",
@@ -217,7 +221,7 @@ mod tests {
 
     #[test]
     fn every_status_has_a_description() {
-        for s in -10..=2 {
+        for s in -10..=3 {
             let d = unsafe { CStr::from_ptr(sb_status_string(s)) };
             assert_ne!(d.to_str().unwrap(), "unknown status", "{s}");
         }

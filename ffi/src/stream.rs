@@ -256,6 +256,9 @@ pub unsafe extern "C" fn sb_stream_start(
             frame_bytes: c.frame_bytes,
             max_frame_bytes: c.max_frame_bytes,
             results: c.result_capacity as usize,
+            // Streams always measure (a few passes over the LV mask per frame): per-frame and
+            // per-cycle results through sb_result_get_measurements / sb_result_get_cycle.
+            measure: Some(synboost_core::measure::TrackerConfig::default()),
         };
         let delivery = match c.callback {
             None => Delivery::Poll,

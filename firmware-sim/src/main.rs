@@ -39,6 +39,12 @@ struct PhantomArgs {
     /// Square image size, pixels.
     #[arg(long, default_value_t = 256)]
     size: usize,
+    /// Ejection fraction of the patient, percent (15–85; default: drawn from the seed, 30–75).
+    #[arg(long)]
+    ef: Option<f64>,
+    /// Heart rate of the patient, bpm (30–220; default: drawn from the seed, 55–95).
+    #[arg(long)]
+    heart_rate: Option<f64>,
 }
 
 impl PhantomArgs {
@@ -49,6 +55,8 @@ impl PhantomArgs {
             view: self.view,
             quality: self.quality,
             seed: self.seed,
+            ef_percent: self.ef,
+            heart_rate_bpm: self.heart_rate,
             ..PhantomConfig::default()
         }
     }
@@ -173,6 +181,15 @@ struct LiveArgs {
     /// Cardiac cycles of phantom frames rendered ahead and looped.
     #[arg(long, default_value_t = 2.0)]
     cycles: f64,
+    /// Send the phantom's ED/ES phase with its frames, as a scanner with an ECG does. Without
+    /// it the library finds ED and ES from the LV area curve and predicts the phase itself.
+    #[arg(long)]
+    ecg: bool,
+    /// Interleave two-chamber frames with the four-chamber ones (the same patient, as a biplane
+    /// probe does), so that the library reports biplane Simpson volumes; each view gets half
+    /// of --fps.
+    #[arg(long)]
+    biplane: bool,
     /// Stream this DICOM cine (looped) instead of a phantom; no truth, so areas instead of dice.
     #[arg(long)]
     dicom: Option<PathBuf>,
@@ -225,8 +242,12 @@ fn run_live(a: &LiveArgs) -> Result<()> {
                     fps,
                     ..a.phantom.config()
                 },
-                a.cycles,
-                threads,
+                &live::source::PhantomPlan {
+                    cycles: a.cycles,
+                    threads,
+                    ecg: a.ecg,
+                    biplane: a.biplane,
+                },
             )?
         }
     };

@@ -28,6 +28,9 @@ pub use latency::LatencyHistogram;
 
 use crate::engine::{Engine, EngineError, Segmentation, Timings};
 use crate::frame::{FrameView, PixelFormat};
+use crate::measure::tracker::{
+    CardiacTracker, FrameMeasurements, PhaseClock, PhaseSource, TrackerConfig, frame_time,
+};
 use crate::meta::ScanMeta;
 use crate::structure::Structure;
 use crossbeam_channel::{
@@ -92,6 +95,10 @@ pub struct StreamConfig {
     /// (counted in [`StreamStats::unread_dropped`]), except under [`QueuePolicy::Block`], where
     /// delivery waits for the reader until the stream is stopped.
     pub results: usize,
+    /// Clinical measurements on the delivery thread ([`crate::measure::tracker`]): areas,
+    /// LV volumes, confidence and quality flags per frame, ED/ES, heart rate and EF per cycle,
+    /// and the phase of frames for their prompts when the scanner sends none. `None`: off.
+    pub measure: Option<TrackerConfig>,
 }
 
 impl Default for StreamConfig {
@@ -104,6 +111,7 @@ impl Default for StreamConfig {
             frame_bytes: 0,
             max_frame_bytes: 64 << 20,
             results: 64,
+            measure: Some(TrackerConfig::default()),
         }
     }
 }
@@ -159,12 +167,17 @@ pub struct FrameResult {
     pub width: usize,
     /// The frame's size.
     pub height: usize,
-    /// The metadata pushed with the frame.
+    /// The metadata the frame was segmented with: as pushed, plus the phase when the stream
+    /// inferred it.
     pub meta: ScanMeta,
+    /// Where `meta.phase` came from.
+    pub phase_source: PhaseSource,
     /// Segmentation, failure or drop.
     pub outcome: Outcome,
     /// Stage timings (zero for dropped frames, except `total`).
     pub timings: FrameTimings,
+    /// Clinical measurements of a segmented frame (when the stream measures).
+    pub measurements: Option<Box<FrameMeasurements>>,
 }
 
 /// Stream counters and latency distribution.
@@ -247,6 +260,7 @@ struct Job {
     height: usize,
     timestamp_us: Option<i64>,
     meta: ScanMeta,
+    phase_source: PhaseSource,
     pushed: Instant,
 }
 
@@ -266,6 +280,7 @@ impl Job {
             height,
             timestamp_us,
             meta,
+            phase_source,
             pushed,
             ..
         } = self;
@@ -275,8 +290,10 @@ impl Job {
             width,
             height,
             meta,
+            phase_source,
             outcome,
             timings,
+            measurements: None,
         });
         (Event { result, pushed }, buf)
     }
@@ -298,6 +315,10 @@ struct Producer {
 
 struct Shared {
     stats: Mutex<StreamStats>,
+    /// The measured cycle timing per view, for the phases of frames being pushed.
+    clocks: Mutex<Vec<PhaseClock>>,
+    /// Set once a frame came with a phase: the scanner gates by ECG, nothing is inferred.
+    scanner_phase: AtomicBool,
     /// Set by [`Stream::stop`]: a blocked delivery gives up waiting for a reader.
     stopping: AtomicBool,
 }
@@ -373,6 +394,8 @@ impl Stream {
         let (events_tx, events_rx) = crossbeam_channel::unbounded::<Event>();
         let shared = Arc::new(Shared {
             stats: Mutex::new(StreamStats::default()),
+            clocks: Mutex::new(Vec::new()),
+            scanner_phase: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
         });
 
@@ -415,6 +438,7 @@ impl Stream {
             results_rx: results_rx.clone(),
             block: config.policy == QueuePolicy::Block,
             shared: Arc::clone(&shared),
+            tracker: config.measure.map(CardiacTracker::new),
         };
         let delivery = std::thread::Builder::new()
             .name("synboost-delivery".into())
@@ -505,6 +529,7 @@ impl Stream {
                 s.rejected += 1;
             }
         };
+        let (meta, phase_source) = self.phase_of(p.next_seq, frame.timestamp_us(), meta);
         let mut job = Job {
             seq: p.next_seq,
             buf,
@@ -512,7 +537,8 @@ impl Stream {
             width: frame.width(),
             height: frame.height(),
             timestamp_us: frame.timestamp_us(),
-            meta: meta.clone(),
+            meta,
+            phase_source,
             pushed,
         };
         loop {
@@ -550,6 +576,46 @@ impl Stream {
         let seq = p.next_seq;
         p.next_seq += 1;
         Ok(seq)
+    }
+
+    /// The metadata to segment frame `seq` with: `meta`, and where it has no phase, the phase
+    /// predicted from the cycles measured so far (unless the scanner has sent phases before, or
+    /// measuring or inference is off).
+    fn phase_of(
+        &self,
+        seq: u64,
+        timestamp_us: Option<i64>,
+        meta: &ScanMeta,
+    ) -> (ScanMeta, PhaseSource) {
+        let mut meta = meta.clone();
+        if meta.phase.is_some() {
+            self.shared.scanner_phase.store(true, Ordering::Relaxed);
+            return (meta, PhaseSource::Scanner);
+        }
+        let infer = self.config.measure.is_some_and(|m| m.infer_phase)
+            && !self.shared.scanner_phase.load(Ordering::Relaxed);
+        if !infer {
+            return (meta, PhaseSource::None);
+        }
+        let clock = lock(&self.shared.clocks)
+            .iter()
+            .find(|c| c.view == meta.view)
+            .copied();
+        let Some(clock) = clock else {
+            return (meta, PhaseSource::None);
+        };
+        let (t, _) = frame_time(seq, timestamp_us, &meta);
+        let frame_s = meta
+            .frame_time_ms
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .map_or(0.02, |ms| ms * 1e-3);
+        meta.phase = clock.phase_at(t, frame_s);
+        let source = if meta.phase.is_some() {
+            PhaseSource::Inferred
+        } else {
+            PhaseSource::None
+        };
+        (meta, source)
     }
 
     /// The next result in sequence order: waits up to `timeout` (`None`: forever). `Ok(None)`
@@ -695,10 +761,29 @@ struct Output {
     results_rx: Option<Receiver<FrameResult>>,
     block: bool,
     shared: Arc<Shared>,
+    tracker: Option<CardiacTracker>,
 }
 
 impl Output {
+    /// Measure a segmented frame (in sequence order, on the delivery thread).
+    fn measure(&mut self, r: &mut FrameResult) {
+        let (Some(tracker), Outcome::Segmented(seg)) = (self.tracker.as_mut(), &r.outcome) else {
+            return;
+        };
+        let m = tracker.observe(r.seq, r.timestamp_us, &r.meta, seg, r.phase_source);
+        r.measurements = Some(Box::new(m));
+        let clocks = tracker.clocks();
+        let mut shared = lock(&self.shared.clocks);
+        if *shared != clocks {
+            *shared = clocks;
+        }
+    }
+
     fn emit(&mut self, mut r: FrameResult, pushed: Instant) {
+        if catch_unwind(AssertUnwindSafe(|| self.measure(&mut r))).is_err() {
+            log::error!("measuring frame {} panicked; it has no measurements", r.seq);
+            r.measurements = None;
+        }
         r.timings.total = pushed.elapsed();
         {
             let mut s = lock(&self.shared.stats);

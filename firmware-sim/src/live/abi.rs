@@ -18,8 +18,9 @@ use synboost::log::{
     SB_LOG_DEBUG, SB_LOG_ERROR, SB_LOG_INFO, SB_LOG_OFF, SB_LOG_TRACE, SB_LOG_WARN,
     sb_log_callback, sb_log_level,
 };
+use synboost::measure::{sb_cycle, sb_measurements};
 use synboost::result::{sb_result, sb_result_info, sb_structure_result};
-use synboost::status::{SB_END, SB_OK, SB_TIMEOUT, sb_status};
+use synboost::status::{SB_END, SB_NONE, SB_OK, SB_TIMEOUT, sb_status};
 use synboost::stream::{sb_stop_mode, sb_stream, sb_stream_config, sb_stream_stats};
 use synboost::types::{SB_NO_TIMESTAMP, SB_PIXEL_GRAY8, sb_frame, sb_meta};
 
@@ -111,6 +112,9 @@ type FnResultGetInfo = unsafe extern "C" fn(*const sb_result, *mut sb_result_inf
 type FnResultGetStructure =
     unsafe extern "C" fn(*const sb_result, u32, *mut sb_structure_result) -> sb_status;
 type FnResultFree = unsafe extern "C" fn(*mut *mut sb_result) -> sb_status;
+type FnResultGetMeasurements =
+    unsafe extern "C" fn(*const sb_result, *mut sb_measurements) -> sb_status;
+type FnResultGetCycle = unsafe extern "C" fn(*const sb_result, *mut sb_cycle) -> sb_status;
 
 /// The loaded library and its entry points.
 pub struct Api {
@@ -134,6 +138,8 @@ pub struct Api {
     result_get_info: FnResultGetInfo,
     result_get_structure: FnResultGetStructure,
     result_free: FnResultFree,
+    result_get_measurements: FnResultGetMeasurements,
+    result_get_cycle: FnResultGetCycle,
     // The function pointers above are valid while the library stays loaded. It is never
     // unloaded: threads the library started (tract's pools wind down asynchronously) and its
     // thread-local destructors may outlive every handle, and unloading a Rust cdylib under them
@@ -226,6 +232,8 @@ impl Api {
                 result_get_info: sym(&lib, path, "sb_result_get_info")?,
                 result_get_structure: sym(&lib, path, "sb_result_get_structure")?,
                 result_free: sym(&lib, path, "sb_result_free")?,
+                result_get_measurements: sym(&lib, path, "sb_result_get_measurements")?,
+                result_get_cycle: sym(&lib, path, "sb_result_get_cycle")?,
                 _lib: std::mem::ManuallyDrop::new(lib),
             }
         };
@@ -621,6 +629,36 @@ impl FrameResult {
     }
 }
 
+impl FrameResult {
+    /// `sb_result_get_measurements`; `None` when the frame was not segmented.
+    pub fn measurements(&self) -> Result<Option<sb_measurements>> {
+        // SAFETY: plain-old-data C struct; all-zero is a valid value of every field.
+        let mut m: sb_measurements = unsafe { std::mem::zeroed() };
+        m.struct_size = std::mem::size_of::<sb_measurements>() as u32;
+        // SAFETY: a live result and a sized, writable struct.
+        let s = unsafe { (self.api.result_get_measurements)(self.raw, &mut m) };
+        if s == SB_NONE {
+            return Ok(None);
+        }
+        self.api.check("sb_result_get_measurements", s)?;
+        Ok(Some(m))
+    }
+
+    /// `sb_result_get_cycle`; `None` when this result completes no cycle.
+    pub fn cycle(&self) -> Result<Option<sb_cycle>> {
+        // SAFETY: plain-old-data C struct; all-zero is a valid value of every field.
+        let mut c: sb_cycle = unsafe { std::mem::zeroed() };
+        c.struct_size = std::mem::size_of::<sb_cycle>() as u32;
+        // SAFETY: a live result and a sized, writable struct.
+        let s = unsafe { (self.api.result_get_cycle)(self.raw, &mut c) };
+        if s == SB_NONE {
+            return Ok(None);
+        }
+        self.api.check("sb_result_get_cycle", s)?;
+        Ok(Some(c))
+    }
+}
+
 impl Drop for FrameResult {
     fn drop(&mut self) {
         // SAFETY: our result, freed once (the call sets it to NULL).
@@ -657,5 +695,7 @@ mod tests {
         let _: FnResultGetInfo = synboost::result::sb_result_get_info;
         let _: FnResultGetStructure = synboost::result::sb_result_get_structure;
         let _: FnResultFree = synboost::result::sb_result_free;
+        let _: FnResultGetMeasurements = synboost::measure::sb_result_get_measurements;
+        let _: FnResultGetCycle = synboost::measure::sb_result_get_cycle;
     }
 }

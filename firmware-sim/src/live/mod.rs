@@ -10,6 +10,8 @@
 
 pub mod abi;
 pub mod anim;
+pub mod clinical;
+pub mod curve;
 pub mod report;
 pub mod source;
 
@@ -310,7 +312,7 @@ fn produce(
     src: &Source,
     total: u64,
     t0: Instant,
-    tx: mpsc::Sender<(u64, usize)>,
+    tx: mpsc::Sender<(u64, usize, f64)>,
     abort: &AtomicBool,
     interrupt: Option<&AtomicBool>,
 ) -> std::result::Result<Produced, AbiError> {
@@ -350,7 +352,7 @@ fn produce(
                     let now = Instant::now();
                     p.span = Some((p.span.map_or(now, |s| s.0), now));
                     // The consumer may have gone (it failed); the stream stops below anyway.
-                    let _ = tx.send((seq, idx));
+                    let _ = tx.send((seq, idx, ts as f64 * 1e-9));
                 }
                 Err(e) if e.status() == Some(SB_ERR_QUEUE_FULL) => p.rejected += 1,
                 Err(e) => return Err(e),
@@ -393,6 +395,8 @@ struct Consumed {
     first_errors: Vec<String>,
     scores: Scores,
     last_result: Option<Instant>,
+    /// Measurements and cycles.
+    clinical: clinical::ClinicalLog,
     /// Resident memory after the warm-up ([`Memory::WARM_UP_S`]).
     rss_warm: Option<u64>,
 }
@@ -400,14 +404,16 @@ struct Consumed {
 /// Finds the source frame of each result (results come in sequence order; the producer sends
 /// `(seq, frame)` right after each push).
 struct SeqMap {
-    rx: mpsc::Receiver<(u64, usize)>,
-    pending: VecDeque<(u64, usize)>,
+    rx: mpsc::Receiver<(u64, usize, f64)>,
+    pending: VecDeque<(u64, usize, f64)>,
+    /// Every pushed frame seen so far: `(seq, source frame, time s)`.
+    all: Vec<(u64, usize, f64)>,
 }
 
 impl SeqMap {
     fn frame_of(&mut self, seq: u64) -> Option<usize> {
         loop {
-            while let Some(&(s, i)) = self.pending.front() {
+            while let Some(&(s, i, _)) = self.pending.front() {
                 if s < seq {
                     self.pending.pop_front();
                 } else if s == seq {
@@ -418,10 +424,21 @@ impl SeqMap {
                 }
             }
             match self.rx.recv_timeout(Duration::from_secs(2)) {
-                Ok(x) => self.pending.push_back(x),
+                Ok(x) => {
+                    self.all.push(x);
+                    self.pending.push_back(x);
+                }
                 Err(_) => return None,
             }
         }
+    }
+
+    /// Every pushed frame, after the stream has ended.
+    fn into_all(mut self) -> Vec<(u64, usize, f64)> {
+        while let Ok(x) = self.rx.try_recv() {
+            self.all.push(x);
+        }
+        self.all
     }
 }
 
@@ -494,6 +511,41 @@ fn consume(
                                     gif_factor,
                                 )?));
                             }
+                        }
+                        if let Some(m) = r.measurements()? {
+                            c.clinical.frames.push(clinical::FrameRow {
+                                seq: info.seq,
+                                time_s: t_s,
+                                frame,
+                                view: f.meta.view,
+                                m,
+                            });
+                        }
+                        if let Some(cy) = r.cycle()? {
+                            log::info!(
+                                "cycle {} ({}): ED frame {} ES frame {}, EF {:.1} % (Simpson {:.1} %{}), {} bpm",
+                                cy.index,
+                                if cy.view == synboost::types::SB_VIEW_2CH {
+                                    "2CH"
+                                } else {
+                                    "4CH"
+                                },
+                                cy.ed_seq,
+                                cy.es_seq,
+                                cy.ef_percent,
+                                cy.simpson_ef_percent,
+                                if cy.has_biplane != 0 {
+                                    format!(", biplane {:.1} %", cy.biplane_ef_percent)
+                                } else {
+                                    String::new()
+                                },
+                                if cy.heart_rate_bpm > 0.0 {
+                                    format!("{:.0}", cy.heart_rate_bpm)
+                                } else {
+                                    "?".into()
+                                }
+                            );
+                            c.clinical.cycles.push(cy);
                         }
                         sampler.offer(t_s, || {
                             Some(Kept {
@@ -626,6 +678,7 @@ pub fn run(src: &Source, opts: &LiveOptions, prepare_s: f64) -> Result<LiveRepor
     let mut seqs = SeqMap {
         rx,
         pending: VecDeque::new(),
+        all: Vec::new(),
     };
     let abort = AtomicBool::new(false);
     let t0 = Instant::now();
@@ -665,6 +718,8 @@ pub fn run(src: &Source, opts: &LiveOptions, prepare_s: f64) -> Result<LiveRepor
     let rss_end = resident_kib();
     drop(stream);
     drop(engine);
+    let pushed = seqs.into_all();
+    let clinical = clinical::summarise(src, &consumed.clinical, &pushed, &opts.out);
 
     // The animation, now that nothing runs in real time.
     let gif_started = Instant::now();
@@ -817,6 +872,7 @@ pub fn run(src: &Source, opts: &LiveOptions, prepare_s: f64) -> Result<LiveRepor
         dice: has_truth.then_some(dice),
         areas,
         memory,
+        clinical,
         targets: Targets {
             fps: TARGET_FPS,
             p99_limit_ms: TARGET_P99_MS,

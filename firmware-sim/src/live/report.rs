@@ -38,6 +38,8 @@ pub struct LiveReport {
     pub areas: BTreeMap<String, Areas>,
     /// Resident memory of this process (`VmRSS`), KiB.
     pub memory: Memory,
+    /// Clinical measurements: quality flags, cycles, EF, heart rate, and the phantom's truth.
+    pub clinical: super::clinical::Clinical,
     /// Whether the real-time targets were met.
     pub targets: Targets,
     /// Files written.
@@ -378,6 +380,77 @@ impl LiveReport {
                     .map_or("growth ?".into(), |g| format!("{g:+.1} %"))
             ),
         );
+        let c = &self.clinical;
+        let flagged: Vec<String> = c
+            .flagged
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        row(
+            &mut t,
+            "frame quality",
+            format!(
+                "confidence {}, LV IoU with previous {}, flagged: {}",
+                fmt_summary(&c.confidence, 1.0, 3),
+                fmt_summary(&c.temporal_iou, 1.0, 3),
+                if flagged.is_empty() {
+                    "none".into()
+                } else {
+                    flagged.join(", ")
+                }
+            ),
+        );
+        let reliable = c.cycles.iter().filter(|x| x.reliable).count();
+        row(
+            &mut t,
+            "cycles",
+            format!(
+                "{} ({} reliable), heart rate {} bpm, phase inferred for {} frames",
+                c.cycles.len(),
+                reliable,
+                fmt_summary(&c.heart_rate_bpm, 1.0, 1),
+                c.inferred_phase_frames
+            ),
+        );
+        if c.ef_percent.n > 0 {
+            row(
+                &mut t,
+                "EF %",
+                format!(
+                    "area-length {}, Simpson {}{}",
+                    fmt_summary(&c.ef_percent, 1.0, 1),
+                    fmt_summary(&c.simpson_ef_percent, 1.0, 1),
+                    c.biplane_ef_percent
+                        .as_ref()
+                        .map_or(String::new(), |b| format!(
+                            ", biplane {}",
+                            fmt_summary(b, 1.0, 1)
+                        ))
+                ),
+            );
+        }
+        if let Some(tc) = &c.truth {
+            row(
+                &mut t,
+                "vs phantom truth",
+                format!(
+                    "EF {:.1} % (error {:+.1}, worst cycle {:.1}), within 1 frame: ED {:.0} % ES {:.0} % (worst ED {:.2}, ES {:.2} frames){}",
+                    tc.truth.ef_percent,
+                    tc.ef_error,
+                    tc.ef_abs_error_max,
+                    100.0 * tc.ed_within_one_frame,
+                    100.0 * tc.es_within_one_frame,
+                    tc.ed_frame_error_max,
+                    tc.es_frame_error_max,
+                    tc.heart_rate_error
+                        .map_or(String::new(), |e| format!(", HR error {e:+.1} bpm"))
+                ),
+            );
+        }
+        if let Some(p) = &c.plot {
+            row(&mut t, "LV area chart", p.clone());
+        }
         let g = &self.targets;
         row(
             &mut t,

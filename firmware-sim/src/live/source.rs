@@ -38,6 +38,10 @@ pub struct SourceFrame {
     pub meta: sb_meta,
     /// Ground truth masks (LV cavity, myocardium, LA) for phantom frames.
     pub truth: Option<[Mask; 3]>,
+    /// The true phase of a phantom frame (ED, ES or neither), sent or not.
+    pub truth_phase: Option<Phase>,
+    /// The true cycle position of a phantom frame (0 at ED, in [0, 1)).
+    pub truth_cycle: Option<f64>,
 }
 
 /// A loop of frames and the rate to stream them at.
@@ -49,6 +53,25 @@ pub struct Source {
     pub fps: f64,
     /// What the frames are, for the report.
     pub description: serde_json::Value,
+    /// The patient's true cardiac values (phantoms).
+    pub truth: Option<PhantomTruth>,
+}
+
+/// A phantom patient's true values (single-plane area–length volumes of its geometry).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct PhantomTruth {
+    /// Ejection fraction, percent.
+    pub ef_percent: f64,
+    /// Heart rate, bpm.
+    pub heart_rate_bpm: f64,
+    /// End-diastolic volume, ml (of the configured view).
+    pub edv_ml: f64,
+    /// End-systolic volume, ml.
+    pub esv_ml: f64,
+    /// Cycle position of end-systole.
+    pub es_phase: f64,
+    /// Frames per cycle of the whole stream (each view has half of them when interleaved).
+    pub frames_per_cycle: f64,
 }
 
 /// The C metadata of a core `ScanMeta` (values the C ABI cannot carry become unknown).
@@ -90,11 +113,34 @@ pub fn sb_meta_of(m: &ScanMeta) -> sb_meta {
     }
 }
 
-/// Render `cycles` cardiac cycles of a phantom at `config.fps`, on `threads` threads.
-pub fn phantom(config: PhantomConfig, cycles: f64, threads: usize) -> Result<Source, SourceError> {
-    let ph = Phantom::new(config)?;
-    let n = ((cycles * ph.frames_per_cycle()).round() as usize).max(1);
-    let threads = threads.clamp(1, n);
+/// How a phantom is streamed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PhantomPlan {
+    /// Cardiac cycles rendered ahead (and looped).
+    pub cycles: f64,
+    /// Rendering threads.
+    pub threads: usize,
+    /// Send the ED/ES phase with the frames (an ECG-gated scanner).
+    pub ecg: bool,
+    /// Interleave the patient's two-chamber view with the configured view.
+    pub biplane: bool,
+}
+
+/// Render `plan.cycles` cardiac cycles of a phantom at `config.fps` (and of its other apical
+/// view, interleaved, with `plan.biplane`), on `plan.threads` threads.
+pub fn phantom(config: PhantomConfig, plan: &PhantomPlan) -> Result<Source, SourceError> {
+    let ph = Phantom::new(config.clone())?;
+    let other = if plan.biplane {
+        let view = match config.view {
+            View::TwoChamber => View::FourChamber,
+            _ => View::TwoChamber,
+        };
+        Some(Phantom::new(PhantomConfig { view, ..config })?)
+    } else {
+        None
+    };
+    let n = ((plan.cycles * ph.frames_per_cycle()).round() as usize).max(1);
+    let threads = plan.threads.clamp(1, n);
     let mut slots: Vec<Option<Result<SourceFrame, PhantomError>>> = (0..n).map(|_| None).collect();
     let chunk = n.div_ceil(threads);
     std::thread::scope(|s| {
@@ -102,14 +148,28 @@ pub fn phantom(config: PhantomConfig, cycles: f64, threads: usize) -> Result<Sou
             .chunks_mut(chunk)
             .enumerate()
             .map(|(c, out)| {
-                let ph = &ph;
+                let (ph, other) = (&ph, other.as_ref());
                 s.spawn(move || {
                     for (i, slot) in out.iter_mut().enumerate() {
                         let index = (c * chunk + i) as u64;
-                        *slot = Some(ph.frame(index).map(|f| SourceFrame {
-                            meta: sb_meta_of(&f.meta),
-                            image: f.image,
-                            truth: Some(f.masks),
+                        // Odd frames show the other view when interleaving.
+                        let p = match other {
+                            Some(o) if index % 2 == 1 => o,
+                            _ => ph,
+                        };
+                        *slot = Some(p.frame(index).map(|f| {
+                            let truth_phase = f.meta.phase;
+                            let mut meta = f.meta;
+                            if !plan.ecg {
+                                meta.phase = None;
+                            }
+                            SourceFrame {
+                                meta: sb_meta_of(&meta),
+                                image: f.image,
+                                truth: Some(f.masks),
+                                truth_phase,
+                                truth_cycle: Some(p.cycle_position(index)),
+                            }
                         }));
                     }
                 })
@@ -133,6 +193,8 @@ pub fn phantom(config: PhantomConfig, cycles: f64, threads: usize) -> Result<Sou
     let description = serde_json::json!({
         "kind": "phantom",
         "view": c.view.code(),
+        "biplane": other.as_ref().map(|o| o.config().view.code()),
+        "ecg": plan.ecg,
         "quality": c.quality,
         "seed": c.seed,
         "width": c.width,
@@ -144,6 +206,8 @@ pub fn phantom(config: PhantomConfig, cycles: f64, threads: usize) -> Result<Sou
             "sex": p.sex,
             "age_years": p.age_years,
             "ef_percent": p.ef_percent,
+            "edv_ml": p.edv_ml,
+            "esv_ml": p.esv_ml,
             "heart_rate_bpm": p.heart_rate_bpm,
         },
     });
@@ -151,6 +215,14 @@ pub fn phantom(config: PhantomConfig, cycles: f64, threads: usize) -> Result<Sou
         frames,
         fps: c.fps,
         description,
+        truth: Some(PhantomTruth {
+            ef_percent: p.ef_percent,
+            heart_rate_bpm: p.heart_rate_bpm,
+            edv_ml: p.edv_ml,
+            esv_ml: p.esv_ml,
+            es_phase: p.es_phase,
+            frames_per_cycle: ph.frames_per_cycle(),
+        }),
     })
 }
 
@@ -202,12 +274,15 @@ pub fn dicom(
             image,
             meta: m,
             truth: None,
+            truth_phase: None,
+            truth_cycle: None,
         })
         .collect();
     Ok(Source {
         frames,
         fps,
         description,
+        truth: None,
     })
 }
 
@@ -255,11 +330,29 @@ mod tests {
             fps: 20.0,
             ..PhantomConfig::default()
         };
-        let s = phantom(cfg, 1.0, 2).unwrap();
+        let plan = PhantomPlan {
+            cycles: 1.0,
+            threads: 2,
+            ecg: true,
+            biplane: false,
+        };
+        let s = phantom(cfg.clone(), &plan).unwrap();
         assert!(s.frames.len() > 5);
         assert!(s.frames.iter().all(|f| f.truth.is_some()));
         assert_eq!(s.frames[0].meta.phase, SB_PHASE_ED);
         assert!(s.frames.iter().any(|f| f.meta.phase == SB_PHASE_ES));
+        // Without the ECG the phase is withheld but known to the truth; biplane interleaves.
+        let plan = PhantomPlan {
+            ecg: false,
+            biplane: true,
+            ..plan
+        };
+        let s = phantom(cfg, &plan).unwrap();
+        assert!(s.frames.iter().all(|f| f.meta.phase == SB_PHASE_UNKNOWN));
+        assert_eq!(s.frames[0].truth_phase, Some(Phase::EndDiastole));
+        assert_eq!(s.frames[0].meta.view, SB_VIEW_4CH);
+        assert_eq!(s.frames[1].meta.view, SB_VIEW_2CH);
+        assert!(s.truth.is_some_and(|t| t.ef_percent > 15.0));
         assert!(s.frames.iter().all(|f| f.meta.pixel_spacing_x_mm > 0.0));
     }
 }

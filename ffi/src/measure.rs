@@ -1,0 +1,293 @@
+//! Clinical measurements of a result: per frame (`sb_measurements`) and per completed cardiac
+//! cycle (`sb_cycle`). See `synboost_core::measure` for the methods.
+
+use crate::result::sb_result;
+use crate::status::{Error, SB_OK, guard, sb_status, write_sized};
+use crate::types::{
+    SB_PHASE_ED, SB_PHASE_ES, SB_PHASE_UNKNOWN, SB_VIEW_2CH, SB_VIEW_4CH, SB_VIEW_UNKNOWN,
+    sb_phase, sb_view,
+};
+use synboost_core::Structure;
+use synboost_core::measure::{CycleReport, FrameMeasurements, PhaseSource, Units};
+use synboost_core::meta::{Phase, View};
+
+/// Units of areas, lengths and volumes (`SB_UNITS_*`).
+pub type sb_units = u32;
+/// Millimetres: areas in mm², lengths in mm, volumes in ml (the frame had a pixel spacing).
+pub const SB_UNITS_MM: sb_units = 0;
+/// Pixels: areas in pixels, lengths in pixel widths, volumes in cubic pixels (no pixel spacing;
+/// only ratios such as the ejection fraction are meaningful).
+pub const SB_UNITS_PIXELS: sb_units = 1;
+
+/// The frame's confidence is below the stream's minimum (0.6).
+pub const SB_FLAG_LOW_CONFIDENCE: u32 = 1;
+/// The LV mask changed too much since the previous frame (IoU below 0.7).
+pub const SB_FLAG_INCONSISTENT: u32 = 2;
+/// No LV cavity was found (or it was not segmented).
+pub const SB_FLAG_NO_LV: u32 = 4;
+/// No pixel spacing: measurements are in pixels (informational).
+pub const SB_FLAG_UNCALIBRATED: u32 = 8;
+
+/// Where a frame's phase came from (`SB_PHASE_SOURCE_*`).
+pub type sb_phase_source = u32;
+/// No phase: between ED and ES, or unknown.
+pub const SB_PHASE_SOURCE_NONE: sb_phase_source = 0;
+/// Sent by the scanner with the frame.
+pub const SB_PHASE_SOURCE_SCANNER: sb_phase_source = 1;
+/// Predicted by the stream from the cycles it detected (the scanner sent no phases).
+pub const SB_PHASE_SOURCE_INFERRED: sb_phase_source = 2;
+
+/// Measurements of one segmented frame. Negative values mean "not available".
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sb_measurements {
+    /// `sizeof(sb_measurements)`.
+    pub struct_size: u32,
+    /// `SB_UNITS_*` of every area, length and volume below.
+    pub units: sb_units,
+    /// `SB_FLAG_*` bits; the frame is reliable when no bit other than `SB_FLAG_UNCALIBRATED`
+    /// is set.
+    pub flags: u32,
+    /// The phase the prompts used (`SB_PHASE_*`).
+    pub phase: sb_phase,
+    /// Where it came from (`SB_PHASE_SOURCE_*`).
+    pub phase_source: sb_phase_source,
+    /// 1 when this result completes a cardiac cycle (`sb_result_get_cycle`), else 0.
+    pub has_cycle: u32,
+    /// LV cavity area (negative: not segmented).
+    pub lv_area: f64,
+    /// Myocardium area (negative: not segmented).
+    pub myocardium_area: f64,
+    /// Left atrium area (negative: not segmented).
+    pub la_area: f64,
+    /// LV long axis, apex to mid-annulus (negative: no LV).
+    pub lv_length: f64,
+    /// Single-plane area–length LV volume, ml or cubic pixels (negative: no LV).
+    pub lv_volume_area_length: f64,
+    /// Single-plane Simpson (20 discs) LV volume, ml or cubic pixels (negative: no LV).
+    pub lv_volume_simpson: f64,
+    /// The frame's confidence: its LV cavity's, else the lowest of its structures.
+    pub confidence: f64,
+    /// LV cavity confidence: mean probability margin `mean(2p − 1)` inside the mask, 0 when
+    /// empty (negative: not segmented).
+    pub lv_confidence: f64,
+    /// Myocardium confidence (negative: not segmented).
+    pub myocardium_confidence: f64,
+    /// Left atrium confidence (negative: not segmented).
+    pub la_confidence: f64,
+    /// IoU of the LV mask with the previous frame of the same view within 100 ms (negative:
+    /// none, or a single-frame result).
+    pub temporal_iou: f64,
+    /// The view's heart rate estimate, bpm (negative: unknown yet).
+    pub heart_rate_bpm: f64,
+}
+
+/// One cardiac cycle of one view, reported with the frame that confirmed its end-systole.
+/// Volumes are ml (`SB_UNITS_MM`) or cubic pixels; negative values mean "not available".
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sb_cycle {
+    /// `sizeof(sb_cycle)`.
+    pub struct_size: u32,
+    /// The view of the cycle's frames (`SB_VIEW_*`).
+    pub view: sb_view,
+    /// `SB_UNITS_*`.
+    pub units: sb_units,
+    /// 1 when at most a quarter of the frames from ED to ES were flagged and the frames had
+    /// times; 0 otherwise.
+    pub reliable: u32,
+    /// 1 when the biplane fields are set (the other apical view had a cycle too).
+    pub has_biplane: u32,
+    /// Cycles of this view reported before this one.
+    pub index: u64,
+    /// Sequence number of the end-diastolic frame.
+    pub ed_seq: u64,
+    /// Sequence number of the end-systolic frame.
+    pub es_seq: u64,
+    /// Time of the ED frame, seconds (from its timestamp, or sequence × frame time).
+    pub ed_time_s: f64,
+    /// Time of the ES frame, seconds.
+    pub es_time_s: f64,
+    /// Latest ED-to-ED interval, seconds (negative: not yet known).
+    pub rr_s: f64,
+    /// Heart rate, bpm: 60 / median of the last five RR intervals (negative: not yet known).
+    pub heart_rate_bpm: f64,
+    /// LV area at ED.
+    pub ed_area: f64,
+    /// LV area at ES.
+    pub es_area: f64,
+    /// LV long axis at ED.
+    pub ed_length: f64,
+    /// LV long axis at ES.
+    pub es_length: f64,
+    /// End-diastolic volume, single-plane area–length.
+    pub edv: f64,
+    /// End-systolic volume, single-plane area–length.
+    pub esv: f64,
+    /// Ejection fraction, percent, single-plane area–length.
+    pub ef_percent: f64,
+    /// End-diastolic volume, single-plane Simpson.
+    pub simpson_edv: f64,
+    /// End-systolic volume, single-plane Simpson.
+    pub simpson_esv: f64,
+    /// Ejection fraction, percent, single-plane Simpson.
+    pub simpson_ef_percent: f64,
+    /// End-diastolic volume, biplane Simpson (negative: no biplane).
+    pub biplane_edv: f64,
+    /// End-systolic volume, biplane Simpson.
+    pub biplane_esv: f64,
+    /// Ejection fraction, percent, biplane Simpson.
+    pub biplane_ef_percent: f64,
+    /// The other view's cycle index it was paired with.
+    pub biplane_other_cycle: u64,
+    /// Fraction of this view's frames from ED to ES that were flagged.
+    pub flagged_fraction: f64,
+}
+
+fn units(u: Units) -> sb_units {
+    match u {
+        Units::Millimetres => SB_UNITS_MM,
+        Units::Pixels => SB_UNITS_PIXELS,
+    }
+}
+
+fn phase(p: Option<Phase>) -> sb_phase {
+    match p {
+        Some(Phase::EndDiastole) => SB_PHASE_ED,
+        Some(Phase::EndSystole) => SB_PHASE_ES,
+        None => SB_PHASE_UNKNOWN,
+    }
+}
+
+fn view(v: Option<View>) -> sb_view {
+    match v {
+        Some(View::TwoChamber) => SB_VIEW_2CH,
+        Some(View::FourChamber) => SB_VIEW_4CH,
+        _ => SB_VIEW_UNKNOWN,
+    }
+}
+
+fn neg(v: Option<f64>) -> f64 {
+    v.filter(|x| x.is_finite()).unwrap_or(-1.0)
+}
+
+/// The C form of a frame's measurements.
+pub(crate) fn measurements(m: &FrameMeasurements) -> sb_measurements {
+    let area = |s| neg(m.structure(s).map(|x| x.area));
+    let conf = |s| neg(m.structure(s).map(|x| x.confidence.max(0.0)));
+    sb_measurements {
+        struct_size: std::mem::size_of::<sb_measurements>() as u32,
+        units: units(m.units),
+        flags: m.flags.0,
+        phase: phase(m.phase),
+        phase_source: match m.phase_source {
+            PhaseSource::None => SB_PHASE_SOURCE_NONE,
+            PhaseSource::Scanner => SB_PHASE_SOURCE_SCANNER,
+            PhaseSource::Inferred => SB_PHASE_SOURCE_INFERRED,
+        },
+        has_cycle: u32::from(m.cycle.is_some()),
+        lv_area: area(Structure::LvCavity),
+        myocardium_area: area(Structure::Myocardium),
+        la_area: area(Structure::LaCavity),
+        lv_length: neg(m.lv.map(|l| l.length)),
+        lv_volume_area_length: neg(m.lv.map(|l| l.volume_area_length)),
+        lv_volume_simpson: neg(m.lv.map(|l| l.volume_simpson)),
+        confidence: m.confidence.max(0.0),
+        lv_confidence: conf(Structure::LvCavity),
+        myocardium_confidence: conf(Structure::Myocardium),
+        la_confidence: conf(Structure::LaCavity),
+        temporal_iou: neg(m.temporal_iou),
+        heart_rate_bpm: neg(m.heart_rate_bpm),
+    }
+}
+
+/// The C form of a cycle.
+pub(crate) fn cycle(c: &CycleReport) -> sb_cycle {
+    let b = c.biplane.as_ref();
+    sb_cycle {
+        struct_size: std::mem::size_of::<sb_cycle>() as u32,
+        view: view(c.view),
+        units: units(c.units),
+        reliable: u32::from(c.reliable),
+        has_biplane: u32::from(b.is_some()),
+        index: c.index,
+        ed_seq: c.ed.seq,
+        es_seq: c.es.seq,
+        ed_time_s: c.ed.time_s,
+        es_time_s: c.es.time_s,
+        rr_s: neg(c.rr_s),
+        heart_rate_bpm: neg(c.heart_rate_bpm),
+        ed_area: c.ed.area,
+        es_area: c.es.area,
+        ed_length: c.ed.length,
+        es_length: c.es.length,
+        edv: c.area_length.edv,
+        esv: c.area_length.esv,
+        ef_percent: c.area_length.ef_percent,
+        simpson_edv: c.simpson.edv,
+        simpson_esv: c.simpson.esv,
+        simpson_ef_percent: c.simpson.ef_percent,
+        biplane_edv: neg(b.map(|b| b.simpson.edv)),
+        biplane_esv: neg(b.map(|b| b.simpson.esv)),
+        biplane_ef_percent: neg(b.map(|b| b.simpson.ef_percent)),
+        biplane_other_cycle: b.map_or(0, |b| b.other_cycle),
+        flagged_fraction: c.flagged_fraction,
+    }
+}
+
+/// Fill `out` with the measurements of a segmented result: areas, LV length and volumes,
+/// confidence, quality flags, phase, heart rate. Results of `sb_engine_segment` have no
+/// temporal IoU, heart rate or cycle. Returns `SB_NONE` (leaving `out` alone) when the frame
+/// was not segmented.
+///
+/// # Safety
+/// `result` is NULL or a live result; `out` is NULL or a writable `sb_measurements` with
+/// `struct_size` set.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_result_get_measurements(
+    result: *const sb_result,
+    out: *mut sb_measurements,
+) -> sb_status {
+    guard("sb_result_get_measurements", None, || {
+        // SAFETY: NULL or live, per the contract.
+        let r = unsafe { result.as_ref() }.ok_or_else(|| Error::null("result"))?;
+        // SAFETY: forwarded contract.
+        let o = unsafe { write_sized(out, "sb_measurements") }?;
+        let Some(m) = r.measurements() else {
+            return Ok(crate::status::SB_NONE);
+        };
+        *o = sb_measurements {
+            struct_size: o.struct_size,
+            ..measurements(m)
+        };
+        Ok(SB_OK)
+    })
+}
+
+/// Fill `out` with the cardiac cycle this result completes (its end-systole was confirmed at
+/// this frame; the ED and ES frames are earlier ones, named by their sequence numbers).
+/// Returns `SB_NONE` (leaving `out` alone) when it completes none.
+///
+/// # Safety
+/// `result` is NULL or a live result; `out` is NULL or a writable `sb_cycle` with
+/// `struct_size` set.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_result_get_cycle(
+    result: *const sb_result,
+    out: *mut sb_cycle,
+) -> sb_status {
+    guard("sb_result_get_cycle", None, || {
+        // SAFETY: NULL or live, per the contract.
+        let r = unsafe { result.as_ref() }.ok_or_else(|| Error::null("result"))?;
+        // SAFETY: forwarded contract.
+        let o = unsafe { write_sized(out, "sb_cycle") }?;
+        let Some(c) = r.measurements().and_then(|m| m.cycle.as_ref()) else {
+            return Ok(crate::status::SB_NONE);
+        };
+        *o = sb_cycle {
+            struct_size: o.struct_size,
+            ..cycle(c)
+        };
+        Ok(SB_OK)
+    })
+}
