@@ -195,6 +195,30 @@ public:
         return s;
     }
 
+    /** Clinical measurements of a segmented frame (areas, LV length and volumes, confidence,
+     *  quality flags, phase, heart rate); empty when the frame was not segmented. */
+    std::optional<sb_measurements> measurements() const {
+        sb_measurements m;
+        std::memset(&m, 0, sizeof m);
+        m.struct_size = static_cast<uint32_t>(sizeof m);
+        if (detail::check(sb_result_get_measurements(r_, &m)) == SB_NONE) {
+            return std::nullopt;
+        }
+        return m;
+    }
+
+    /** The cardiac cycle (ED/ES frames, heart rate, EDV/ESV/EF single-plane and biplane) this
+     *  result completes; empty when it completes none. */
+    std::optional<sb_cycle> cycle() const {
+        sb_cycle c;
+        std::memset(&c, 0, sizeof c);
+        c.struct_size = static_cast<uint32_t>(sizeof c);
+        if (detail::check(sb_result_get_cycle(r_, &c)) == SB_NONE) {
+            return std::nullopt;
+        }
+        return c;
+    }
+
     /** Structure `index`'s mask, packed rows, 0 or `value` per pixel. */
     std::vector<uint8_t> mask(uint32_t index, uint8_t value = 1) const {
         sb_result_info i = info();

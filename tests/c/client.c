@@ -201,6 +201,32 @@ static unsigned check_result(const sb_result *r, const double *spacing, uint8_t 
     CHECK(info.structure_count == 3);
     CHECK(info.error == NULL);
     CHECK(info.total_ms > 0.0 && info.model_ms > 0.0 && info.preprocess_ms >= 0.0);
+    /* Measurements: units follow the spacing; LV area equals the LV structure's. */
+    {
+        sb_measurements mm;
+        sb_cycle cy;
+        sb_structure_result lv;
+        memset(&mm, 0, sizeof mm);
+        mm.struct_size = sizeof mm;
+        memset(&cy, 0, sizeof cy);
+        cy.struct_size = sizeof cy;
+        memset(&lv, 0, sizeof lv);
+        lv.struct_size = sizeof lv;
+        CHECK_OK(sb_result_get_measurements(r, &mm));
+        CHECK(mm.units == (spacing != NULL ? SB_UNITS_MM : SB_UNITS_PIXELS));
+        CHECK(((mm.flags & SB_FLAG_UNCALIBRATED) != 0) == (spacing == NULL));
+        CHECK(mm.confidence >= 0.0 && mm.confidence <= 1.0);
+        CHECK(mm.lv_area >= 0.0 && mm.myocardium_area >= 0.0 && mm.la_area >= 0.0);
+        CHECK((mm.lv_length < 0.0) == ((mm.flags & SB_FLAG_NO_LV) != 0));
+        CHECK(mm.temporal_iou <= 1.0); /* negative for a single frame */
+        CHECK(mm.has_cycle == 0);
+        CHECK_STATUS(sb_result_get_cycle(r, &cy), SB_NONE);
+        CHECK_OK(sb_result_get_structure(r, 0, &lv));
+        if (lv.structure == SB_STRUCTURE_LV_CAVITY) {
+            double want = spacing != NULL ? lv.area_mm2 : (double)lv.area_px;
+            CHECK(fabs(mm.lv_area - want) <= 1e-9 * (want + 1.0));
+        }
+    }
     for (i = 0; i < info.structure_count && i < 3; i++) {
         sb_structure_result s;
         uint64_t ones = 0;
@@ -447,6 +473,20 @@ static void test_engine(sb_engine *e) {
         CHECK_STATUS(sb_result_get_structure(r, 0xFFFFFFFFu, &s), SB_ERR_INVALID);
         CHECK_STATUS(sb_result_get_structure(NULL, 0, &s), SB_ERR_NULL);
         CHECK_STATUS(sb_result_get_structure(r, 0, NULL), SB_ERR_NULL);
+        {
+            sb_measurements mm;
+            sb_cycle cy;
+            memset(&mm, 0, sizeof mm);
+            memset(&cy, 0, sizeof cy);
+            CHECK_STATUS(sb_result_get_measurements(r, &mm), SB_ERR_INVALID); /* size 0 */
+            CHECK_STATUS(sb_result_get_cycle(r, &cy), SB_ERR_INVALID);
+            mm.struct_size = sizeof mm;
+            cy.struct_size = sizeof cy;
+            CHECK_STATUS(sb_result_get_measurements(NULL, &mm), SB_ERR_NULL);
+            CHECK_STATUS(sb_result_get_measurements(r, NULL), SB_ERR_NULL);
+            CHECK_STATUS(sb_result_get_cycle(NULL, &cy), SB_ERR_NULL);
+            CHECK_STATUS(sb_result_get_cycle(r, NULL), SB_ERR_NULL);
+        }
         CHECK_OK(sb_result_copy_mask(r, 0, buf, sizeof buf, W, 1));
         CHECK(memcmp(buf, masks_gray, sizeof buf) == 0);
         CHECK_STATUS(sb_result_copy_mask(r, 0, buf, sizeof buf - 1, W, 1), SB_ERR_BUFFER);

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <optional>
 #include <vector>
 
 namespace {
@@ -131,6 +132,14 @@ std::vector<std::vector<uint8_t>> check_result(const synboost::ResultView& r, bo
         masks.push_back(std::move(m));
     }
     CHECK_THROWS(r.structure(info.structure_count), SB_ERR_INVALID);
+    std::optional<sb_measurements> mm = r.measurements();
+    CHECK(mm.has_value());
+    if (mm) {
+        CHECK(mm->units == (spacing ? SB_UNITS_MM : SB_UNITS_PIXELS));
+        CHECK(mm->confidence >= 0.0 && mm->confidence <= 1.0);
+        CHECK(mm->has_cycle == 0);
+    }
+    CHECK(!r.cycle().has_value());
     std::vector<uint8_t> small(10);
     CHECK_THROWS(r.copy_mask(0, small.data(), small.size(), W), SB_ERR_BUFFER);
     return masks;

@@ -6,14 +6,17 @@
 //!   pixel spacing is known and in pixels (flagged) otherwise.
 //! - [`volume`]: the volume formulas and the ejection fraction.
 //! - [`cycle`]: the online ED/ES detector.
+//! - [`agreement`]: correlation, bias and spread of measured against reference values.
 //! - [`tracker`]: per-frame and per-cycle measurements over a stream (what
 //!   [`crate::stream::Stream`] attaches to its results).
 
+pub mod agreement;
 pub mod cycle;
 pub mod geometry;
 pub mod tracker;
 pub mod volume;
 
+pub use agreement::Agreement;
 pub use cycle::{CycleConfig, CycleDetector, Landmark};
 pub use geometry::{Calibration, CavityGeometry, DISCS, Units, cavity_geometry};
 pub use tracker::{
