@@ -16,6 +16,11 @@ use synboost_core::frame::FrameView;
 use synboost_core::measure::{Agreement, Calibration, CavityGeometry, cavity_geometry, volume};
 use synboost_core::{Phase, Structure, View};
 
+/// Predicted and expert geometry of one image.
+type Both = (CavityGeometry, CavityGeometry);
+/// A patient-view with both its ED and ES images.
+type EdEs<'a> = (&'a (String, View), (&'a Both, &'a Both));
+
 #[derive(Default)]
 struct Pair {
     ed: Option<(CavityGeometry, CavityGeometry)>,
@@ -54,13 +59,7 @@ fn lv_area_ratio_es_over_ed_follows_the_experts() {
             Phase::EndSystole => p.es = Some((pred, truth)),
         }
     }
-    let complete: Vec<(
-        &(String, View),
-        (
-            &(CavityGeometry, CavityGeometry),
-            &(CavityGeometry, CavityGeometry),
-        ),
-    )> = pairs
+    let complete: Vec<EdEs<'_>> = pairs
         .iter()
         .filter_map(|(k, p)| Some((k, (p.ed.as_ref()?, p.es.as_ref()?))))
         .collect();
