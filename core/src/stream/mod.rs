@@ -605,11 +605,7 @@ impl Stream {
             return (meta, PhaseSource::None);
         };
         let (t, _) = frame_time(seq, timestamp_us, &meta);
-        let frame_s = meta
-            .frame_time_ms
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .map_or(0.02, |ms| ms * 1e-3);
-        meta.phase = clock.phase_at(t, frame_s);
+        meta.phase = clock.phase_at(t);
         let source = if meta.phase.is_some() {
             PhaseSource::Inferred
         } else {
