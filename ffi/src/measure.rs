@@ -291,3 +291,49 @@ pub unsafe extern "C" fn sb_result_get_cycle(
         Ok(SB_OK)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::{SB_ERR_INVALID, SB_ERR_NULL, SB_NONE};
+    use synboost_core::ScanMeta;
+    use synboost_core::stream::{DropReason, FrameResult, FrameTimings, Outcome};
+
+    fn dropped() -> Box<sb_result> {
+        sb_result::from_frame(FrameResult {
+            seq: 3,
+            timestamp_us: None,
+            width: 8,
+            height: 8,
+            meta: ScanMeta::default(),
+            phase_source: PhaseSource::None,
+            outcome: Outcome::Dropped(DropReason::Overflow),
+            timings: FrameTimings::default(),
+            measurements: None,
+        })
+    }
+
+    #[test]
+    fn unsegmented_results_have_none_and_bad_arguments_are_refused() {
+        let r = dropped();
+        // SAFETY: plain C structs; zero is valid for every field.
+        let mut m: sb_measurements = unsafe { std::mem::zeroed() };
+        let mut c: sb_cycle = unsafe { std::mem::zeroed() };
+        let p: *const sb_result = &*r;
+        // SAFETY (all calls): a live result or NULL, and writable structs or NULL.
+        unsafe {
+            assert_eq!(sb_result_get_measurements(p, &mut m), SB_ERR_INVALID);
+            assert_eq!(sb_result_get_cycle(p, &mut c), SB_ERR_INVALID);
+            m.struct_size = std::mem::size_of::<sb_measurements>() as u32;
+            c.struct_size = std::mem::size_of::<sb_cycle>() as u32;
+            assert_eq!(sb_result_get_measurements(p, &mut m), SB_NONE);
+            assert_eq!(sb_result_get_cycle(p, &mut c), SB_NONE);
+            assert_eq!(m.units, 0, "left alone");
+            assert_eq!(
+                sb_result_get_measurements(std::ptr::null(), &mut m),
+                SB_ERR_NULL
+            );
+            assert_eq!(sb_result_get_cycle(p, std::ptr::null_mut()), SB_ERR_NULL);
+        }
+    }
+}
