@@ -9,6 +9,20 @@ pub fn camus_dir() -> Option<PathBuf> {
     dir_from_env("SYNBOOST_CAMUS_DIR")
 }
 
+/// The `camus224` folder for a test that needs it: `None` (after saying the test is skipped)
+/// when it is not there; a panic instead when CI requires the data ([`data_required`]).
+pub fn camus_dir_or_skip() -> Option<PathBuf> {
+    let dir = camus_dir();
+    if dir.is_none() {
+        assert!(
+            !data_required(),
+            "SYNBOOST_REQUIRE_DATA=1 but SYNBOOST_CAMUS_DIR is not a folder"
+        );
+        eprintln!("skipped: SYNBOOST_CAMUS_DIR not set");
+    }
+    dir
+}
+
 /// The golden prompt folder: `SYNBOOST_PROMPTS_DIR`, else `prompts/` beside the CAMUS folder.
 pub fn prompts_dir() -> Option<PathBuf> {
     dir_from_env("SYNBOOST_PROMPTS_DIR")

@@ -8,12 +8,7 @@ use synboost_core::{Phase, View};
 
 #[test]
 fn reads_all_1800_images_and_matches_manifest() {
-    let Some(root) = synboost_tests::camus_dir() else {
-        assert!(
-            !synboost_tests::data_required(),
-            "SYNBOOST_REQUIRE_DATA=1 but SYNBOOST_CAMUS_DIR is not a folder"
-        );
-        eprintln!("skipped: SYNBOOST_CAMUS_DIR not set");
+    let Some(root) = synboost_tests::camus_dir_or_skip() else {
         return;
     };
     // split,image,source_sha256_16,px_lv,px_myo,px_la

@@ -29,12 +29,7 @@ struct Pair {
 
 #[test]
 fn lv_area_ratio_es_over_ed_follows_the_experts() {
-    let Some(root) = synboost_tests::camus_dir() else {
-        assert!(
-            !synboost_tests::data_required(),
-            "SYNBOOST_REQUIRE_DATA=1 but SYNBOOST_CAMUS_DIR is not a folder"
-        );
-        eprintln!("skipped: SYNBOOST_CAMUS_DIR not set");
+    let Some(root) = synboost_tests::camus_dir_or_skip() else {
         return;
     };
     let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/default");
