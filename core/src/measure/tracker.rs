@@ -22,6 +22,7 @@ use super::geometry::{Calibration, CavityGeometry, Units, cavity_geometry};
 use super::volume::{area_length_of, ejection_fraction, simpson_biplane, simpson_single};
 use crate::engine::Segmentation;
 use crate::meta::{Phase, ScanMeta, View};
+use crate::metrics::overlap;
 use crate::raster::Mask;
 use crate::structure::Structure;
 use serde::{Deserialize, Serialize, Serializer};
@@ -336,20 +337,6 @@ pub fn measure_frame(
     (m, lv_geom)
 }
 
-/// IoU of two masks of one size (`None` when the sizes differ or both are empty).
-fn iou(a: &Mask, b: &Mask) -> Option<f64> {
-    if a.width() != b.width() || a.height() != b.height() {
-        return None;
-    }
-    let (mut inter, mut union) = (0usize, 0usize);
-    for (&x, &y) in a.data().iter().zip(b.data()) {
-        let (x, y) = (x != 0, y != 0);
-        inter += usize::from(x && y);
-        union += usize::from(x || y);
-    }
-    (union > 0).then(|| inter as f64 / union as f64)
-}
-
 /// The predicted timing of a view's cycles, for phases of frames not yet segmented.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PhaseClock {
@@ -546,7 +533,8 @@ impl CardiacTracker {
                 .frame_time_ms
                 .map_or(0.1, |ms| (2.5 * ms * 1e-3).max(0.1));
             if dt > 0.0 && dt <= recent {
-                m.temporal_iou = iou(mask, prev);
+                // (A size change mid-stream leaves it undefined.)
+                m.temporal_iou = overlap(mask, prev).ok().map(|(_, iou)| iou);
                 if m.temporal_iou.is_some_and(|v| v < cfg.min_temporal_iou) {
                     m.flags.0 |= QualityFlags::INCONSISTENT;
                 }
