@@ -618,7 +618,9 @@ typedef uint32_t sb_queue_policy;
 /**
  * Called on the library's delivery thread with each result, in push order. `result` is
  * borrowed for the call only (do not free it); `user_data` is the config's. The callback
- * must return (no longjmp, no C++ exception) and should be quick.
+ * must return (no longjmp, no C++ exception) and should be quick. It may push into its
+ * stream; `sb_stream_stop` and `sb_stream_close` of its own stream return `SB_ERR_STATE`
+ * there (they wait for the thread the callback runs on).
  */
 typedef void (*sb_result_callback)(const struct sb_result *result,
                                    void *user_data);
@@ -911,7 +913,8 @@ typedef uint32_t sb_stop_mode;
 
 /**
  * The call does not fit the object's state (polling a stream that delivers by callback,
- * installing a logger when the process already has one).
+ * stopping or closing a stream from its own result callback, installing a logger when the
+ * process already has one).
  */
 #define SB_ERR_STATE -9
 
@@ -1275,7 +1278,8 @@ sb_status sb_stream_get_stats(const struct sb_stream *stream,
 /**
  * Stop taking frames; process (`SB_STOP_DRAIN`) or drop (`SB_STOP_DISCARD`) the queued
  * ones; wait for the threads. Results stay pollable until `SB_END`. Stopping twice is
- * harmless. Must not be called from the result callback.
+ * harmless. From the stream's own result callback: `SB_ERR_STATE`, nothing stopped (the stop
+ * would wait for the thread the callback runs on).
  *
  * # Safety
  * `stream` is NULL or live.
@@ -1285,7 +1289,9 @@ sb_status sb_stream_stop(struct sb_stream *stream,
 
 /**
  * Stop (discarding queued frames) if still running, free the stream and set `*stream` to
- * NULL. NULL or `*stream == NULL` is a no-op (closing twice is harmless).
+ * NULL. NULL or `*stream == NULL` is a no-op (closing twice is harmless). From the stream's
+ * own result callback: `SB_ERR_STATE`, the stream is neither stopped nor freed and `*stream`
+ * is left alone.
  *
  * # Safety
  * `stream` is NULL or points to NULL or to a stream from `sb_stream_start` not yet closed,

@@ -42,6 +42,8 @@ command -v python3 >/dev/null || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 # dciodvfy validates the DICOM files the simulator writes.
 command -v dciodvfy >/dev/null || need+=(dicom3tools)
+# valgrind runs the C client under memcheck (tests/tests/c_clients.rs).
+command -v valgrind >/dev/null || need+=(valgrind)
 if ((${#need[@]})); then
   step "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

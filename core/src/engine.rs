@@ -280,6 +280,7 @@ impl PromptCache {
 /// [`Engine::try_clone`]).
 pub struct Engine {
     manifest: Manifest,
+    digest: String,
     tokenizer: Tokenizer,
     text: Plan,
     image: Plan,
@@ -359,6 +360,21 @@ impl Engine {
         Self::from_bundle(&Bundle::open(dir)?, options)
     }
 
+    /// [`Engine::open`], refusing any bundle whose digest is not `expected_sha256`
+    /// ([`Bundle::open_pinned`]).
+    pub fn open_pinned(
+        dir: &Path,
+        expected_sha256: &str,
+        options: EngineOptions,
+    ) -> Result<Self, EngineError> {
+        Self::from_bundle(&Bundle::open_pinned(dir, expected_sha256)?, options)
+    }
+
+    /// The loaded bundle's digest ([`Bundle::digest`]): SHA-256 of its `manifest.json`.
+    pub fn bundle_digest(&self) -> &str {
+        &self.digest
+    }
+
     /// Load a verified bundle.
     pub fn from_bundle(bundle: &Bundle, options: EngineOptions) -> Result<Self, EngineError> {
         let m = bundle.manifest().clone();
@@ -425,6 +441,7 @@ impl Engine {
             executor,
             options,
             manifest: m,
+            digest: bundle.digest().to_string(),
         })
     }
 
@@ -432,6 +449,7 @@ impl Engine {
     pub fn try_clone(&self) -> Self {
         Self {
             manifest: self.manifest.clone(),
+            digest: self.digest.clone(),
             tokenizer: self.tokenizer.clone(),
             text: Arc::clone(&self.text),
             image: Arc::clone(&self.image),
@@ -480,10 +498,13 @@ impl Engine {
         self.pre_opts = opts;
     }
 
-    /// The prompt this engine builds for `structure` from `meta`, and its kind.
+    /// The prompt this engine builds for `structure` from `meta`, and its kind: the richest
+    /// the metadata supports (at most the bundle's kind) that fits the text model's context.
     pub fn prompt_for(&self, structure: Structure, meta: &ScanMeta) -> (PromptKind, String) {
         let p = &self.manifest.prompt;
-        PromptAttrs::from_meta(structure, meta).build_richest(p.kind, p.wording, p.scheme)
+        PromptAttrs::from_meta(structure, meta).build_fitting(p.kind, p.wording, p.scheme, |t| {
+            self.tokenizer.encode(t).is_ok()
+        })
     }
 
     /// The conditioning vector of a prompt (from the cache, or by running the text graph).

@@ -333,6 +333,26 @@ impl PromptAttrs {
         (kind, self.compose(fields, wording))
     }
 
+    /// [`PromptAttrs::build_richest`], stepping down to poorer kinds while `fits` refuses the
+    /// text: the longest kinds with a three-part age ("one-hundred-thirty-four-year-old") can
+    /// exceed a text model's context. P1 is returned whether it fits or not.
+    pub fn build_fitting(
+        &self,
+        max: PromptKind,
+        wording: Wording,
+        scheme: PromptScheme,
+        fits: impl Fn(&str) -> bool,
+    ) -> (PromptKind, String) {
+        let (mut kind, mut text) = self.build_richest(max, wording, scheme);
+        while !fits(&text) && kind > PromptKind::P1 {
+            let Some(poorer) = PromptKind::from_index(kind.index() - 1) else {
+                break;
+            };
+            (kind, text) = self.build_richest(poorer, wording, scheme);
+        }
+        (kind, text)
+    }
+
     /// Write the fields that are both asked for and present.
     fn compose(&self, f: Fields, wording: Wording) -> String {
         if !f.structure {
@@ -471,6 +491,48 @@ mod tests {
             quality: Some(ImageQuality::Good),
             shape: Some(Shape::Oval),
         }
+    }
+
+    #[test]
+    fn a_prompt_too_long_for_the_model_falls_back_to_a_poorer_kind() {
+        let a = PromptAttrs {
+            structure: Structure::LaCavity,
+            view: Some(View::FourChamber),
+            phase: Some(Phase::EndSystole),
+            sex: Some(Sex::Male),
+            age_years: Some(134),
+            quality: Some(ImageQuality::Medium),
+            shape: Some(Shape::Rectangle),
+        };
+        let t = crate::vocab::Tokenizer::new(crate::vocab::Vocab::builtin(), 32);
+        let fits = |p: &str| t.encode(p).is_ok();
+        let w = Wording::CardiacUltrasound;
+        // The shape prompt of a 134-year-old is 33 words: more than the model's 32.
+        let long = a.build(PromptKind::P7, w, PromptScheme::Camus).unwrap();
+        assert!(!fits(&long), "{long}");
+        let (k0, p0) = a.build_richest(PromptKind::P7, w, PromptScheme::Camus);
+        let (k, p) = a.build_fitting(PromptKind::P7, w, PromptScheme::Camus, fits);
+        assert!(fits(&p), "{k} {p}");
+        assert!(k <= k0);
+        if !fits(&p0) {
+            assert!(k < k0);
+        }
+        // A stricter context steps down further, to P1 at worst.
+        let (k, p) = a.build_fitting(PromptKind::P7, w, PromptScheme::Camus, |p| {
+            t.ids(p).len() <= 12
+        });
+        assert!(k < PromptKind::P5 && t.ids(&p).len() <= 12, "{k} {p}");
+        let (k, _) = a.build_fitting(PromptKind::P7, w, PromptScheme::Camus, |_| false);
+        assert_eq!(k, PromptKind::P1);
+        // A prompt that fits is kept as it is.
+        let young = PromptAttrs {
+            age_years: Some(34),
+            ..a
+        };
+        assert_eq!(
+            young.build_fitting(PromptKind::P7, w, PromptScheme::Camus, fits),
+            young.build_richest(PromptKind::P7, w, PromptScheme::Camus)
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The library's `log` records, routed to a callback the host installs.
 
 use crate::status::{Error, SB_ERR_STATE, SB_OK, c_string, guard, sb_status};
+use std::cell::Cell;
 use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Once, PoisonError, RwLock};
@@ -44,6 +45,13 @@ unsafe impl Sync for Sink {}
 
 static SINK: RwLock<Option<Sink>> = RwLock::new(None);
 
+thread_local! {
+    /// Whether this thread is inside the host's log callback: messages logged there (a failing
+    /// `sb_*` call made by the callback) are dropped rather than re-entering it, and
+    /// `sb_set_log_callback` is refused there (it waits for the lock the callback runs under).
+    static IN_LOG_CALLBACK: Cell<bool> = const { Cell::new(false) };
+}
+
 struct Router;
 
 impl log::Log for Router {
@@ -52,6 +60,9 @@ impl log::Log for Router {
     }
 
     fn log(&self, record: &log::Record<'_>) {
+        if IN_LOG_CALLBACK.get() {
+            return;
+        }
         let sink = SINK.read().unwrap_or_else(PoisonError::into_inner);
         let Some(s) = sink.as_ref() else {
             return;
@@ -65,8 +76,10 @@ impl log::Log for Router {
         };
         let target = c_string(record.target());
         let message = c_string(&record.args().to_string());
+        IN_LOG_CALLBACK.set(true);
         // SAFETY: a valid callback per the contract; the strings outlive the call.
         unsafe { (s.f)(level, target.as_ptr(), message.as_ptr(), s.user) };
+        IN_LOG_CALLBACK.set(false);
     }
 
     fn flush(&self) {}
@@ -78,7 +91,8 @@ static INSTALL: Once = Once::new();
 
 /// Route the library's log messages up to `max_level` to `callback` (NULL or `SB_LOG_OFF`:
 /// stop logging). Replaces any earlier callback. `SB_ERR_STATE` when the process already
-/// has another Rust logger.
+/// has another Rust logger, or when called from inside the log callback (messages that the
+/// callback's own `sb_*` calls would log are dropped, so the callback is never re-entered).
 ///
 /// # Safety
 /// `callback` is NULL or callable from any thread with `user_data` until it is replaced.
@@ -89,6 +103,12 @@ pub unsafe extern "C" fn sb_set_log_callback(
     user_data: *mut c_void,
 ) -> sb_status {
     guard("sb_set_log_callback", None, || {
+        if IN_LOG_CALLBACK.get() {
+            return Err(Error::new(
+                SB_ERR_STATE,
+                "called from the log callback: change the log callback from another thread",
+            ));
+        }
         let filter = match max_level {
             SB_LOG_OFF => log::LevelFilter::Off,
             SB_LOG_ERROR => log::LevelFilter::Error,

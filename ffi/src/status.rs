@@ -23,7 +23,8 @@ pub const SB_NONE: sb_status = 3;
 pub const SB_ERR_NULL: sb_status = -1;
 /// An argument is out of range: a `struct_size`, an enum value, a size, a count.
 pub const SB_ERR_INVALID: sb_status = -2;
-/// The frame description does not fit its data: size, stride, pixel format or buffer length.
+/// The frame description does not fit its data: size, stride or buffer length (an unknown
+/// pixel format is `SB_ERR_INVALID`).
 pub const SB_ERR_FRAME: sb_status = -3;
 /// The model bundle is missing, unreadable, corrupted or inconsistent.
 pub const SB_ERR_BUNDLE: sb_status = -4;
@@ -36,7 +37,8 @@ pub const SB_ERR_STOPPED: sb_status = -7;
 /// A destination buffer is too small.
 pub const SB_ERR_BUFFER: sb_status = -8;
 /// The call does not fit the object's state (polling a stream that delivers by callback,
-/// installing a logger when the process already has one).
+/// stopping or closing a stream from its own result callback, installing a logger when the
+/// process already has one).
 pub const SB_ERR_STATE: sb_status = -9;
 /// An internal error (a caught panic); the library stays usable.
 pub const SB_ERR_INTERNAL: sb_status = -10;

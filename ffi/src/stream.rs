@@ -7,7 +7,9 @@ use crate::status::{
     SB_ERR_STOPPED, SB_OK, SB_TIMEOUT, guard, read_sized, sb_status, write_sized,
 };
 use crate::types::{frame_from, meta_from, sb_frame, sb_meta, sb_structures, structures_from};
+use std::cell::Cell;
 use std::ffi::{c_char, c_void};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use synboost_core::stream::{
     Delivery, FrameResult, LatencyHistogram, QueuePolicy, StopMode, Stream, StreamConfig,
@@ -32,7 +34,9 @@ pub const SB_STOP_DISCARD: sb_stop_mode = 1;
 
 /// Called on the library's delivery thread with each result, in push order. `result` is
 /// borrowed for the call only (do not free it); `user_data` is the config's. The callback
-/// must return (no longjmp, no C++ exception) and should be quick.
+/// must return (no longjmp, no C++ exception) and should be quick. It may push into its
+/// stream; `sb_stream_stop` and `sb_stream_close` of its own stream return `SB_ERR_STATE`
+/// there (they wait for the thread the callback runs on).
 pub type sb_result_callback =
     Option<unsafe extern "C" fn(result: *const sb_result, user_data: *mut c_void)>;
 
@@ -161,6 +165,29 @@ impl sb_stream_stats {
 pub struct sb_stream {
     stream: Stream,
     error: HandleError,
+    /// Tells this stream's callback thread apart ([`IN_CALLBACK`]).
+    id: u64,
+}
+
+/// The next stream's id (ids start at 1; 0 means "no stream").
+static NEXT_STREAM_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The id of the stream whose result callback this thread is running now, 0 when none.
+    static IN_CALLBACK: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Refuse a stop or close of `s` from its own result callback: both wait for the delivery
+/// thread the callback runs on (a self-join), and a close would free the stream under it.
+fn not_in_own_callback(s: &sb_stream) -> Result<(), Error> {
+    if IN_CALLBACK.get() == s.id {
+        return Err(Error::new(
+            SB_ERR_STATE,
+            "called from the stream's own result callback, which runs on the delivery thread \
+             this call waits for: stop or close the stream from another thread",
+        ));
+    }
+    Ok(())
 }
 
 fn stream_error(e: StreamError) -> Error {
@@ -180,6 +207,23 @@ fn stream_error(e: StreamError) -> Error {
 struct Callback {
     f: unsafe extern "C" fn(*const sb_result, *mut c_void),
     user: *mut c_void,
+    /// The id of the stream it belongs to.
+    stream: u64,
+}
+
+/// Marks the thread as inside a stream's callback; restores the previous mark when dropped.
+struct CallbackScope(u64);
+
+impl CallbackScope {
+    fn enter(stream: u64) -> Self {
+        Self(IN_CALLBACK.replace(stream))
+    }
+}
+
+impl Drop for CallbackScope {
+    fn drop(&mut self) {
+        IN_CALLBACK.set(self.0);
+    }
 }
 
 // SAFETY: the caller of sb_stream_start promises the callback and its user data may be used
@@ -189,6 +233,7 @@ unsafe impl Send for Callback {}
 impl Callback {
     fn call(&self, r: FrameResult) {
         let res = sb_result::from_frame(r);
+        let _scope = CallbackScope::enter(self.stream);
         // SAFETY: a valid function pointer given by the caller; the result outlives the call.
         unsafe { (self.f)(&*res, self.user) };
     }
@@ -260,12 +305,14 @@ pub unsafe extern "C" fn sb_stream_start(
             // per-cycle results through sb_result_get_measurements / sb_result_get_cycle.
             measure: Some(synboost_core::measure::TrackerConfig::default()),
         };
+        let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);
         let delivery = match c.callback {
             None => Delivery::Poll,
             Some(f) => {
                 let cb = Callback {
                     f,
                     user: c.user_data,
+                    stream: id,
                 };
                 Delivery::Callback(Box::new(move |r| cb.call(r)))
             }
@@ -278,6 +325,7 @@ pub unsafe extern "C" fn sb_stream_start(
         let h = Box::new(sb_stream {
             stream,
             error: HandleError::default(),
+            id,
         });
         // SAFETY: as above.
         unsafe { out.write(Box::into_raw(h)) };
@@ -379,7 +427,8 @@ pub unsafe extern "C" fn sb_stream_get_stats(
 
 /// Stop taking frames; process (`SB_STOP_DRAIN`) or drop (`SB_STOP_DISCARD`) the queued
 /// ones; wait for the threads. Results stay pollable until `SB_END`. Stopping twice is
-/// harmless. Must not be called from the result callback.
+/// harmless. From the stream's own result callback: `SB_ERR_STATE`, nothing stopped (the stop
+/// would wait for the thread the callback runs on).
 ///
 /// # Safety
 /// `stream` is NULL or live.
@@ -389,6 +438,7 @@ pub unsafe extern "C" fn sb_stream_stop(stream: *mut sb_stream, mode: sb_stop_mo
     let s = unsafe { stream.as_ref() };
     guard("sb_stream_stop", s.map(|s| &s.error), || {
         let s = s.ok_or_else(|| Error::null("stream"))?;
+        not_in_own_callback(s)?;
         let mode = match mode {
             SB_STOP_DRAIN => StopMode::Drain,
             SB_STOP_DISCARD => StopMode::Discard,
@@ -400,13 +450,22 @@ pub unsafe extern "C" fn sb_stream_stop(stream: *mut sb_stream, mode: sb_stop_mo
 }
 
 /// Stop (discarding queued frames) if still running, free the stream and set `*stream` to
-/// NULL. NULL or `*stream == NULL` is a no-op (closing twice is harmless).
+/// NULL. NULL or `*stream == NULL` is a no-op (closing twice is harmless). From the stream's
+/// own result callback: `SB_ERR_STATE`, the stream is neither stopped nor freed and `*stream`
+/// is left alone.
 ///
 /// # Safety
 /// `stream` is NULL or points to NULL or to a stream from `sb_stream_start` not yet closed,
 /// with no other call on it in progress.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sb_stream_close(stream: *mut *mut sb_stream) -> sb_status {
+    // SAFETY: NULL, or pointing to NULL or to a live stream, per the contract.
+    let live = unsafe { stream.as_ref().and_then(|p| p.as_ref()) };
+    if let Some(s) = live
+        && let Err(e) = not_in_own_callback(s)
+    {
+        return guard("sb_stream_close", Some(&s.error), || Err(e));
+    }
     guard("sb_stream_close", None, || {
         if stream.is_null() {
             return Ok(SB_OK);

@@ -15,3 +15,4 @@ pub mod live;
 pub mod overlay;
 pub mod phantom;
 pub mod replay;
+pub mod soak;

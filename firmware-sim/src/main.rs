@@ -126,6 +126,11 @@ enum Command {
     /// truth) or a DICOM cine (--dicom). Writes an overlay GIF and a JSON report to --out. Ctrl-C
     /// stops early and still drains the queue and writes the report; a second Ctrl-C exits.
     Live(Box<LiveArgs>),
+    /// Fault-injected soak of libsynboost.so: phantom frames at 80 fps with dropped,
+    /// duplicated, corrupted, resized, reordered and invalid frames, metadata gaps, view
+    /// switches and bursts from a second thread; checks accounting, refusals, latency and
+    /// memory, writes soak-report.json and soak.png, and exits non-zero when a check fails.
+    Soak(SoakArgs),
     /// Render phantom frames over a cycle as a PNG contact sheet with the masks outlined.
     Preview {
         /// Output PNG.
@@ -137,6 +142,80 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         frames: usize,
     },
+}
+
+/// `soak` options.
+#[derive(clap::Args)]
+struct SoakArgs {
+    /// libsynboost.so to load (default: next to this executable).
+    #[arg(long, env = "SYNBOOST_LIB")]
+    lib: Option<PathBuf>,
+    /// Model bundle, a folder or .tar (default: models/default of the repository).
+    #[arg(long, env = "SYNBOOST_BUNDLE")]
+    bundle: Option<PathBuf>,
+    /// Length, seconds (600 for the long soak).
+    #[arg(long, default_value_t = 60.0)]
+    seconds: f64,
+    /// Frames per second of the producer.
+    #[arg(long, default_value_t = 80.0)]
+    fps: f64,
+    /// Seed of the faults and the phantom.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Phantom frame side, pixels.
+    #[arg(long, default_value_t = 256)]
+    size: usize,
+    /// Queue capacity of the stream, frames.
+    #[arg(long, default_value_t = 4)]
+    queue: u32,
+    /// Worker threads of the stream.
+    #[arg(long, default_value_t = 1)]
+    workers: u32,
+    /// Largest resident-memory growth after the warm-up that passes, MiB.
+    #[arg(long, default_value_t = 8.0)]
+    max_growth_mib: f64,
+    /// Output folder for soak-report.json and soak.png.
+    #[arg(long, default_value = "soak-out")]
+    out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+fn run_soak(a: &SoakArgs) -> Result<()> {
+    let lib = live::locate_library(a.lib.as_deref())?;
+    let bundle = live::locate_bundle(a.bundle.as_deref())?;
+    let interrupt = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&interrupt))
+            .context("installing the signal handler")?;
+        signal_hook::flag::register(sig, Arc::clone(&interrupt))
+            .context("installing the signal handler")?;
+    }
+    let report = synboost_sim::soak::run(&synboost_sim::soak::SoakOptions {
+        lib,
+        bundle,
+        seconds: a.seconds,
+        fps: a.fps,
+        seed: a.seed,
+        size: a.size,
+        queue: a.queue,
+        workers: a.workers,
+        out: a.out.clone(),
+        max_growth_mib: a.max_growth_mib,
+        progress: !a.no_progress,
+        interrupt: Some(interrupt),
+    })?;
+    print!("{}", synboost_sim::soak::table(&report));
+    println!(
+        "report: {}, chart: {}",
+        a.out.join("soak-report.json").display(),
+        a.out.join("soak.png").display()
+    );
+    if !report.passed {
+        anyhow::bail!("soak failed: see the checks above");
+    }
+    Ok(())
 }
 
 /// `live` options.
@@ -439,6 +518,7 @@ fn main() -> Result<()> {
             );
         }
         Command::Live(a) => run_live(&a)?,
+        Command::Soak(a) => run_soak(&a)?,
         Command::Preview {
             out,
             phantom,

@@ -2,6 +2,8 @@
 //! through environment variables.
 #![deny(missing_docs)]
 
+pub mod fuzz;
+
 use std::path::PathBuf;
 
 /// The `camus224` folder from `SYNBOOST_CAMUS_DIR`, when set and present.

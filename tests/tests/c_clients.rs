@@ -303,6 +303,65 @@ fn c_client_passes_every_check() {
     assert!(!stdout.contains("FAIL "), "{stdout}");
 }
 
+/// The C client again, under valgrind's memcheck: every check must still pass, with no memory
+/// error (invalid read or write, use of uninitialised values, bad free) and no definitely lost
+/// block, in the library or the client.
+#[test]
+fn c_client_is_clean_under_valgrind() {
+    require_tool("cc", "--version", "gcc");
+    require_tool("valgrind", "--version", "valgrind");
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = staged_lib(work.path());
+    let b = bundles();
+    let exe = work.path().join("client_c_valgrind");
+    let mut link = link_flags(&dir);
+    link.push("-g".into());
+    compile("cc", "-std=c99", "tests/c/client.c", &exe, &link);
+    let log = work.path().join("memcheck.log");
+    let out = run(Command::new("valgrind")
+        .args([
+            "--tool=memcheck",
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--show-leak-kinds=definite",
+            "--errors-for-leak-kinds=definite",
+            "--num-callers=30",
+        ])
+        .arg(format!("--log-file={}", log.display()))
+        .arg(&exe)
+        .arg(b.good.path())
+        .arg(b.corrupted.path())
+        .env_remove("LD_LIBRARY_PATH"));
+    let report = std::fs::read_to_string(&log).unwrap_or_default();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}");
+    let summary: Vec<&str> = report
+        .lines()
+        .filter(|l| {
+            l.contains("ERROR SUMMARY")
+                || l.contains("definitely lost")
+                || l.contains("indirectly lost")
+                || l.contains("in use at exit")
+        })
+        .collect();
+    eprintln!("valgrind:\n{}", summary.join("\n"));
+    assert!(
+        out.status.success(),
+        "the client under valgrind exited with {:?} (99: memcheck found errors):\n{report}",
+        out.status.code()
+    );
+    assert!(
+        report.contains("ERROR SUMMARY: 0 errors"),
+        "memcheck errors:\n{report}"
+    );
+    assert!(
+        !report.contains("definitely lost: ") || report.contains("definitely lost: 0 bytes"),
+        "definite leaks:\n{report}"
+    );
+    let line = summary_line(&stdout, "C client:");
+    assert!(line.ends_with(" 0 failed"), "{line}");
+}
+
 #[test]
 fn cpp_client_passes_every_check() {
     require_tool("c++", "--version", "g++");

@@ -81,6 +81,13 @@ enum Command {
     /// Train the student with each strategy (real, synthetic, pt-ft) on the same val split and
     /// report best dice and epochs-to-best side by side.
     Experiment(cmd::sdm::ExperimentArgs),
+    /// Rewrite a trusted bundle folder's manifest in the current format, sealed, after
+    /// verifying every file against it (bundles from before manifests were sealed). Prints the
+    /// bundle digest to pin.
+    Reseal {
+        /// The bundle folder.
+        dir: PathBuf,
+    },
 }
 
 mod cmd {
@@ -920,5 +927,16 @@ fn main() -> Result<()> {
         Command::SdmSample(a) => cmd::sdm::sdm_sample(a),
         Command::SdmBench(a) => cmd::sdm::sdm_bench(a),
         Command::Experiment(a) => cmd::sdm::experiment(a),
+        Command::Reseal { dir } => {
+            let m = synboost_core::model::bundle::Bundle::reseal(&dir)?;
+            let b = synboost_core::model::bundle::Bundle::open(&dir)?;
+            println!(
+                "{} {}: sealed; bundle digest {}",
+                m.name,
+                m.version,
+                b.digest()
+            );
+            Ok(())
+        }
     }
 }

@@ -11,6 +11,37 @@ use std::path::Path;
 /// Read a `.mhd` (data in a separate file) or `.mha` (data in the same file).
 pub fn read(path: &Path) -> Result<Volume, DataError> {
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    parse(path, &raw, &mut |name| {
+        let p = dir.join(name);
+        std::fs::read(&p).map_err(|e| DataError::io(&p, e))
+    })
+}
+
+/// Largest voxel payload a header may ask for, bytes (after inflation): as
+/// [`MAX_VOXELS`](super::volume::MAX_VOXELS) bounds the voxel count.
+pub const MAX_DATA_BYTES: usize = 512 << 20;
+
+/// Parse a MetaImage header (and, for `.mha` / `ElementDataFile = LOCAL`, its data) from `raw`;
+/// `path` names it in errors. A separate data file is fetched with `read_data(name)`, where
+/// `name` is the header's `ElementDataFile`, which must be a plain file name beside the header:
+/// a header cannot make the reader open files elsewhere.
+pub fn parse(
+    path: &Path,
+    raw: &[u8],
+    read_data: &mut dyn FnMut(&str) -> Result<Vec<u8>, DataError>,
+) -> Result<Volume, DataError> {
+    parse_limited(path, raw, read_data, MAX_DATA_BYTES)
+}
+
+/// [`parse`] with a smaller payload limit (the fuzz harness keeps every allocation small).
+pub fn parse_limited(
+    path: &Path,
+    raw: &[u8],
+    read_data: &mut dyn FnMut(&str) -> Result<Vec<u8>, DataError>,
+    max_data: usize,
+) -> Result<Volume, DataError> {
+    let max_data = max_data.min(MAX_DATA_BYTES);
     // The header is text lines up to and including `ElementDataFile`.
     let mut fields = BTreeMap::new();
     let mut pos = 0usize;
@@ -97,14 +128,32 @@ pub fn read(path: &Path) -> Result<Volume, DataError> {
                 "multi-file MetaImage data is not supported",
             ));
         }
+        if data_file.is_empty()
+            || data_file == "."
+            || data_file == ".."
+            || data_file.contains(['/', '\\', '\0'])
+        {
+            return Err(DataError::format(
+                path,
+                format!("ElementDataFile {data_file:?} must be a file name beside the header"),
+            ));
+        }
         let p = path.parent().unwrap_or(Path::new(".")).join(&data_file);
-        let b = std::fs::read(&p).map_err(|e| DataError::io(&p, e))?;
+        let b = read_data(&data_file)?;
         (p, b)
     };
-    let n: usize = dims.iter().product();
-    let need = n.saturating_mul(element.size());
+    let need = dims
+        .iter()
+        .try_fold(element.size(), |a, &d| a.checked_mul(d))
+        .filter(|&n| n > 0 && n <= max_data)
+        .ok_or_else(|| {
+            DataError::format(
+                path,
+                format!("DimSize {dims:?} of {element:?}: empty, or more than {max_data} bytes"),
+            )
+        })?;
     if compressed {
-        let mut out = Vec::with_capacity(need);
+        let mut out = Vec::with_capacity(need.min(bytes.len().saturating_mul(8)));
         ZlibDecoder::new(bytes.as_slice())
             .take(need as u64)
             .read_to_end(&mut out)

@@ -17,20 +17,43 @@ const HEADER_LEN: usize = 348;
 /// Read a `.nii` or `.nii.gz` file (gzip is detected from its magic bytes, not the name).
 pub fn read(path: &Path) -> Result<Volume, DataError> {
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        GzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::Corrupt {
-                path: path.to_path_buf(),
-                message: format!("gzip stream: {e}"),
-            })?;
-        out
-    } else {
-        raw
-    };
-    parse(path, &bytes)
+    decode(path, &raw)
 }
+
+/// Parse the bytes of a `.nii` or `.nii.gz` file (gzip is recognised by its magic bytes);
+/// `path` is only used in error messages. A gzip stream that inflates past
+/// [`MAX_INFLATED_BYTES`] is refused before it is held in memory.
+pub fn decode(path: &Path, raw: &[u8]) -> Result<Volume, DataError> {
+    decode_limited(path, raw, MAX_INFLATED_BYTES)
+}
+
+/// [`decode`] with a smaller inflation limit (the fuzz harness keeps every allocation small).
+pub fn decode_limited(path: &Path, raw: &[u8], max_inflated: usize) -> Result<Volume, DataError> {
+    let max_inflated = max_inflated.min(MAX_INFLATED_BYTES);
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return parse(path, raw);
+    }
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(max_inflated));
+    GzDecoder::new(raw)
+        .take(max_inflated as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| DataError::Corrupt {
+            path: path.to_path_buf(),
+            message: format!("gzip stream: {e}"),
+        })?;
+    if out.len() > max_inflated {
+        return Err(DataError::Corrupt {
+            path: path.to_path_buf(),
+            message: format!("gzip stream inflates past {max_inflated} bytes"),
+        });
+    }
+    parse(path, &out)
+}
+
+/// Largest inflated `.nii.gz` taken: the header plus [`MAX_VOXELS`](super::volume::MAX_VOXELS)
+/// 8-byte voxels would be far more than any echo sequence; 512 MiB is over 1,000 frames of
+/// 512² float32.
+pub const MAX_INFLATED_BYTES: usize = 512 << 20;
 
 /// Parse the bytes of an uncompressed `.nii` file.
 pub fn parse(path: &Path, b: &[u8]) -> Result<Volume, DataError> {

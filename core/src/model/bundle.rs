@@ -6,9 +6,19 @@
 //! and metrics. Every file is listed with its role, size and SHA-256.
 //!
 //! [`Bundle::open`] refuses, with an error that says which: an unknown format or format version,
-//! a manifest that does not parse or lacks a field, an invalid spec, a vocabulary whose
-//! fingerprint does not match its tokens, a file path that leaves the bundle, and any listed file
-//! that is missing, truncated or changed.
+//! a manifest whose seal does not match its bytes (edited after it was written), a manifest that
+//! does not parse or lacks a field, an invalid spec, a vocabulary whose fingerprint does not match
+//! its tokens, a file path that leaves the bundle (a folder in the name, or a symbolic link), and
+//! any listed file that is missing, truncated or changed.
+//!
+//! **Integrity.** The manifest lists every file's SHA-256 and is itself sealed:
+//! `manifest_sha256` is the SHA-256 of the manifest file's bytes with that field's 64 hex digits
+//! replaced by `0`s. The seal catches any edit or corruption of the manifest (thresholds,
+//! licence, prompt settings) that was not made by this library's writer. **Authenticity** comes
+//! from pinning: the [`Bundle::digest`] (SHA-256 of the whole `manifest.json`, which covers every
+//! file through their digests) can be given to [`Bundle::open_pinned`], so a host that ships the
+//! digest of the model it validated (in its own signed firmware) loads exactly that model and
+//! nothing else, whoever rewrote the bundle.
 
 use super::spec::{ModelSpec, SpecError};
 use crate::prompt::{PromptKind, PromptScheme, Wording};
@@ -20,8 +30,11 @@ use std::path::{Path, PathBuf};
 
 /// Format tag of the manifest.
 pub const FORMAT: &str = "synboost-bundle";
-/// The manifest format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The manifest format version this build reads and writes (2: the manifest is sealed; version 1
+/// bundles are refused and can be resealed with [`Bundle::reseal`]).
+pub const FORMAT_VERSION: u32 = 2;
+/// The manifest field holding its seal.
+pub const SEAL_FIELD: &str = "manifest_sha256";
 /// Name of the manifest file inside a bundle.
 pub const MANIFEST: &str = "manifest.json";
 
@@ -192,6 +205,109 @@ pub enum BundleError {
     /// No file has the requested role.
     #[error("the bundle has no {0:?} file")]
     NoRole(String),
+    /// The manifest's seal is missing, malformed or does not match its bytes: it was edited or
+    /// corrupted after it was written.
+    #[error("{path}: {message}")]
+    Seal {
+        /// Manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The bundle is not the one the caller pinned.
+    #[error("{path}: bundle digest {found} is not the expected {expected}")]
+    Pin {
+        /// Manifest file.
+        path: PathBuf,
+        /// The digest asked for.
+        expected: String,
+        /// The bundle's digest.
+        found: String,
+    },
+}
+
+/// Where the seal's 64 hex digits are in a manifest text: the one `"manifest_sha256"` key,
+/// then `:` and a string of exactly 64 lower-case hex digits.
+fn seal_span(text: &str) -> Result<std::ops::Range<usize>, String> {
+    let key = format!("\"{SEAL_FIELD}\"");
+    let mut found = text.match_indices(&key);
+    let (at, _) = found
+        .next()
+        .ok_or_else(|| format!("the manifest is not sealed (no {SEAL_FIELD})"))?;
+    if found.next().is_some() {
+        return Err(format!("{SEAL_FIELD} appears more than once"));
+    }
+    let b = text.as_bytes();
+    let mut i = at + key.len();
+    let skip_ws = |i: &mut usize| {
+        while b.get(*i).is_some_and(|c| c.is_ascii_whitespace()) {
+            *i += 1;
+        }
+    };
+    skip_ws(&mut i);
+    if b.get(i) != Some(&b':') {
+        return Err(format!("{SEAL_FIELD} is not followed by `:`"));
+    }
+    i += 1;
+    skip_ws(&mut i);
+    let start = i + 1;
+    let end = start + 64;
+    let ok = b.get(i) == Some(&b'"')
+        && b.get(end) == Some(&b'"')
+        && b.get(start..end)
+            .is_some_and(|h| h.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')));
+    if !ok {
+        return Err(format!(
+            "{SEAL_FIELD} must be a string of 64 lower-case hex digits"
+        ));
+    }
+    Ok(start..end)
+}
+
+/// The seal a manifest text should carry: SHA-256 of the text with the seal digits zeroed.
+fn seal_of(text: &str, span: std::ops::Range<usize>) -> String {
+    let mut zeroed = text.as_bytes().to_vec();
+    zeroed[span].fill(b'0');
+    sha256_hex(&zeroed)
+}
+
+/// Check a manifest text's seal.
+fn verify_seal(text: &str) -> Result<(), String> {
+    let span = seal_span(text)?;
+    let want = seal_of(text, span.clone());
+    let have = &text[span];
+    if have != want {
+        return Err(format!(
+            "{SEAL_FIELD} {have} does not match the manifest's bytes ({want}): the manifest was \
+             edited or corrupted after it was written"
+        ));
+    }
+    Ok(())
+}
+
+/// Seal a manifest text as the library's writer does (for tools that write manifests
+/// themselves, and the fuzz harness): the text must be one JSON object without the seal field;
+/// the seal is added as its last field.
+pub fn seal_manifest(text: &str) -> Result<String, BundleError> {
+    seal_text(text).map_err(|message| BundleError::Seal {
+        path: PathBuf::from(MANIFEST),
+        message,
+    })
+}
+
+/// Seal a manifest text that ends with its JSON object's closing brace: add the seal field
+/// last and fill it in.
+fn seal_text(text: &str) -> Result<String, String> {
+    let body = text.trim_end();
+    let body = body
+        .strip_suffix('}')
+        .ok_or("the manifest text does not end with `}`")?
+        .trim_end();
+    let mut out = format!("{body},\n  \"{SEAL_FIELD}\": \"{}\"\n}}\n", "0".repeat(64));
+    let span = seal_span(&out)?;
+    let seal = seal_of(&out, span.clone());
+    out.replace_range(span, &seal);
+    Ok(out)
 }
 
 /// SHA-256 of bytes as lower-case hex.
@@ -232,19 +348,30 @@ pub const MAX_TAR_BYTES: u64 = 1 << 30;
 /// Every regular file of a tar bundle, by plain name; anything else (folders, links, paths
 /// with folders, repeated names) is refused.
 fn read_tar(path: &Path) -> Result<std::collections::HashMap<String, Vec<u8>>, BundleError> {
+    let len = std::fs::metadata(path).map_err(io(path))?.len();
+    if len > MAX_TAR_BYTES {
+        return Err(BundleError::Inconsistent {
+            path: path.to_path_buf(),
+            message: format!("archive is {len} bytes, more than {MAX_TAR_BYTES}"),
+        });
+    }
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    read_tar_from(path, std::io::BufReader::new(file))
+}
+
+/// [`read_tar`] from any reader; `path` names the archive in errors. Entries are read only as
+/// far as the bytes actually present (a header's size is never preallocated).
+fn read_tar_from(
+    path: &Path,
+    reader: impl std::io::Read,
+) -> Result<std::collections::HashMap<String, Vec<u8>>, BundleError> {
     let bad = |message: String| BundleError::Inconsistent {
         path: path.to_path_buf(),
         message,
     };
-    let len = std::fs::metadata(path).map_err(io(path))?.len();
-    if len > MAX_TAR_BYTES {
-        return Err(bad(format!(
-            "archive is {len} bytes, more than {MAX_TAR_BYTES}"
-        )));
-    }
-    let file = std::fs::File::open(path).map_err(io(path))?;
-    let mut archive = tar::Archive::new(std::io::BufReader::new(file));
+    let mut archive = tar::Archive::new(reader);
     let mut out = std::collections::HashMap::new();
+    let mut total = 0u64;
     let entries = archive.entries().map_err(io(path))?;
     for e in entries {
         let mut e = e.map_err(io(path))?;
@@ -256,7 +383,15 @@ fn read_tar(path: &Path) -> Result<std::collections::HashMap<String, Vec<u8>>, B
             return Err(bad(format!("entry {name:?} is not a plain file name")));
         }
         let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut e, &mut bytes).map_err(io(path))?;
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut e, MAX_TAR_BYTES - total + 1),
+            &mut bytes,
+        )
+        .map_err(io(path))?;
+        total += bytes.len() as u64;
+        if total > MAX_TAR_BYTES {
+            return Err(bad(format!("entries hold more than {MAX_TAR_BYTES} bytes")));
+        }
         if out.insert(name.clone(), bytes).is_some() {
             return Err(bad(format!("entry {name:?} appears twice")));
         }
@@ -271,7 +406,11 @@ pub struct Bundle {
     manifest: Manifest,
     vocab: Vocab,
     files: Vec<(FileEntry, Vec<u8>)>,
+    digest: String,
 }
+
+/// Largest `manifest.json` read (the default model's is about 10 KiB).
+pub const MAX_MANIFEST_BYTES: usize = 4 << 20;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
     move |source| BundleError::Io {
@@ -293,6 +432,10 @@ fn write_manifest(mpath: &Path, manifest: &Manifest) -> Result<(), BundleError> 
     let text = serde_json::to_string_pretty(manifest).map_err(|e| BundleError::Manifest {
         path: mpath.to_path_buf(),
         message: e.to_string(),
+    })?;
+    let text = seal_text(&text).map_err(|message| BundleError::Seal {
+        path: mpath.to_path_buf(),
+        message,
     })?;
     std::fs::write(mpath, text).map_err(io(mpath))
 }
@@ -351,18 +494,77 @@ impl Bundle {
 
     /// Open and verify a bundle: a directory, or one tar file holding the same files (see
     /// [`Bundle::pack`]). Paths in errors name the file inside the directory or the archive.
+    /// Files are read only by the plain names the manifest lists, and a symbolic link in a
+    /// bundle directory is refused, so nothing outside the bundle is ever read.
     pub fn open(path: &Path) -> Result<Self, BundleError> {
+        Self::open_checked(path, None)
+    }
+
+    /// [`Bundle::open`], refusing any bundle whose [`Bundle::digest`] is not `expected_sha256`
+    /// (64 hex digits, either case). The digest is checked on the manifest's bytes before
+    /// anything in them is parsed or any other file is read.
+    pub fn open_pinned(path: &Path, expected_sha256: &str) -> Result<Self, BundleError> {
+        Self::open_checked(path, Some(expected_sha256))
+    }
+
+    fn open_checked(path: &Path, pin: Option<&str>) -> Result<Self, BundleError> {
         if path.is_file() {
             let entries = read_tar(path)?;
-            return Self::open_with(path, |name| entries.get(name).cloned().ok_or(Absent));
+            return Self::open_with(path, pin, |name| entries.get(name).cloned().ok_or(Absent));
         }
-        Self::open_with(path, |name| {
+        Self::open_with(path, pin, |name| {
             let p = path.join(name);
-            if !p.is_file() {
-                return Err(Absent);
+            match std::fs::symlink_metadata(&p) {
+                Err(_) => return Err(Absent),
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(Unreadable(
+                        "a symbolic link: bundle files must be regular files inside the bundle"
+                            .into(),
+                    ));
+                }
+                Ok(m) if !m.is_file() => return Err(Absent),
+                Ok(_) => {}
             }
             std::fs::read(&p).map_err(|e| Unreadable(e.to_string()))
         })
+    }
+
+    /// Open and verify a tar bundle held in memory; `name` stands for its path in errors.
+    pub fn open_tar_bytes(name: &Path, bytes: &[u8]) -> Result<Self, BundleError> {
+        let entries = read_tar_from(name, bytes)?;
+        Self::open_with(name, None, |n| entries.get(n).cloned().ok_or(Absent))
+    }
+
+    /// Rewrite the manifest of the bundle directory `dir` in the current format, sealed, after
+    /// verifying every file against it; for bundles written before manifests were sealed
+    /// (format version 1). The files and their digests are untouched. Resealing vouches for
+    /// the manifest as it stands: do it only on a bundle you trust.
+    pub fn reseal(dir: &Path) -> Result<Manifest, BundleError> {
+        let mpath = dir.join(MANIFEST);
+        let text = std::fs::read_to_string(&mpath).map_err(io(&mpath))?;
+        let mut v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| BundleError::Manifest {
+                path: mpath.clone(),
+                message: e.to_string(),
+            })?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove(SEAL_FIELD);
+            o.insert("format_version".into(), FORMAT_VERSION.into());
+        }
+        let manifest: Manifest = serde_json::from_value(v).map_err(|e| BundleError::Manifest {
+            path: mpath.clone(),
+            message: e.to_string(),
+        })?;
+        if manifest.format != FORMAT {
+            return Err(BundleError::Format {
+                path: mpath,
+                format: manifest.format,
+                version: manifest.format_version,
+            });
+        }
+        Self::check(&mpath, &manifest)?;
+        write_manifest(&mpath, &manifest)?;
+        Ok(Self::open(dir)?.manifest)
     }
 
     /// Write the bundle in `dir` (verified first) as one tar file at `out`: the manifest first,
@@ -396,16 +598,37 @@ impl Bundle {
 
     fn open_with(
         dir: &Path,
+        pin: Option<&str>,
         mut read: impl FnMut(&str) -> Result<Vec<u8>, ReadFailure>,
     ) -> Result<Self, BundleError> {
         let mpath = dir.join(MANIFEST);
-        let text = match read(MANIFEST) {
-            Ok(b) => String::from_utf8(b).map_err(|_| BundleError::Manifest {
-                path: mpath.clone(),
-                message: "not UTF-8".into(),
-            })?,
+        let bytes = match read(MANIFEST) {
+            Ok(b) => b,
             Err(e) => return Err(e.into_error(&mpath, None)),
         };
+        if bytes.len() > MAX_MANIFEST_BYTES {
+            return Err(BundleError::Manifest {
+                path: mpath,
+                message: format!(
+                    "{} bytes, more than the {MAX_MANIFEST_BYTES} a manifest may have",
+                    bytes.len()
+                ),
+            });
+        }
+        let digest = sha256_hex(&bytes);
+        if let Some(expected) = pin
+            && !expected.eq_ignore_ascii_case(&digest)
+        {
+            return Err(BundleError::Pin {
+                path: mpath,
+                expected: expected.to_string(),
+                found: digest,
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|_| BundleError::Manifest {
+            path: mpath.clone(),
+            message: "not UTF-8".into(),
+        })?;
         // Check the format before the full schema, so an old or foreign manifest gets a
         // version error rather than a confusing missing-field one.
         let head: serde_json::Value =
@@ -425,6 +648,10 @@ impl Bundle {
                 version: u32::try_from(version).unwrap_or(u32::MAX),
             });
         }
+        verify_seal(&text).map_err(|message| BundleError::Seal {
+            path: mpath.clone(),
+            message,
+        })?;
         let manifest: Manifest =
             serde_json::from_value(head).map_err(|e| BundleError::Manifest {
                 path: mpath.clone(),
@@ -464,6 +691,7 @@ impl Bundle {
             manifest,
             vocab,
             files,
+            digest,
         })
     }
 
@@ -523,6 +751,12 @@ impl Bundle {
             }
         }
         Ok(vocab)
+    }
+
+    /// The bundle's identity: SHA-256 (lower-case hex) of its `manifest.json` bytes, which
+    /// list every file's SHA-256. Pin it with [`Bundle::open_pinned`].
+    pub fn digest(&self) -> &str {
+        &self.digest
     }
 
     /// The folder the bundle was opened from.
@@ -655,13 +889,16 @@ mod tests {
         write(d.path());
         let mp = d.path().join(MANIFEST);
         let good = std::fs::read_to_string(&mp).unwrap();
+        // Each edit is resealed, so that the checks behind the seal are reached.
         let edit = |f: &dyn Fn(&mut serde_json::Value)| {
             let mut v: serde_json::Value = serde_json::from_str(&good).unwrap();
+            v.as_object_mut().unwrap().remove(SEAL_FIELD);
             f(&mut v);
-            std::fs::write(&mp, v.to_string()).unwrap();
+            let text = seal_text(&serde_json::to_string_pretty(&v).unwrap()).unwrap();
+            std::fs::write(&mp, text).unwrap();
             Bundle::open(d.path()).unwrap_err().to_string()
         };
-        assert!(edit(&|v| v["format_version"] = 2.into()).contains("version 2"));
+        assert!(edit(&|v| v["format_version"] = 3.into()).contains("version 3"));
         assert!(edit(&|v| v["format"] = "onnx".into()).contains("\"onnx\""));
         let e = edit(&|v| {
             v.as_object_mut().unwrap().remove("licence");
@@ -681,6 +918,97 @@ mod tests {
                 .to_string()
                 .contains("manifest.json")
         );
+    }
+
+    #[test]
+    fn an_edited_manifest_is_refused_by_its_seal() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path());
+        let mp = d.path().join(MANIFEST);
+        let good = std::fs::read_to_string(&mp).unwrap();
+        verify_seal(&good).unwrap();
+        // A threshold changed by hand: still valid JSON and a consistent manifest.
+        let edited = good.replacen("0.5", "0.25", 1);
+        assert_ne!(edited, good);
+        std::fs::write(&mp, &edited).unwrap();
+        let e = Bundle::open(d.path()).unwrap_err();
+        assert!(matches!(e, BundleError::Seal { .. }), "{e}");
+        assert!(e.to_string().contains("edited or corrupted"), "{e}");
+        // Whitespace counts too: the seal is over the bytes.
+        std::fs::write(&mp, good.replacen("{", "{ ", 1)).unwrap();
+        assert!(matches!(
+            Bundle::open(d.path()).unwrap_err(),
+            BundleError::Seal { .. }
+        ));
+        // A removed, doubled or malformed seal.
+        let span = seal_span(&good).unwrap();
+        let unsealed = good.replace(
+            &format!(",\n  \"{SEAL_FIELD}\": \"{}\"", &good[span.clone()]),
+            "",
+        );
+        std::fs::write(&mp, &unsealed).unwrap();
+        let e = Bundle::open(d.path()).unwrap_err().to_string();
+        assert!(e.contains("not sealed"), "{e}");
+        let mut upper = good.clone();
+        upper.replace_range(span.clone(), &good[span.clone()].to_uppercase());
+        std::fs::write(&mp, &upper).unwrap();
+        let e = Bundle::open(d.path()).unwrap_err().to_string();
+        assert!(e.contains("64 lower-case hex"), "{e}");
+        // Resealing a trusted bundle makes it open again; the files are checked first.
+        std::fs::write(&mp, &edited).unwrap();
+        let m = Bundle::reseal(d.path()).unwrap();
+        assert_eq!(m.thresholds[0], 0.25);
+        std::fs::write(d.path().join("image.onnx"), b"image-graph-bytez").unwrap();
+        assert!(matches!(
+            Bundle::reseal(d.path()).unwrap_err(),
+            BundleError::Digest { .. }
+        ));
+    }
+
+    #[test]
+    fn a_pinned_bundle_opens_only_with_its_digest() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path());
+        let b = Bundle::open(d.path()).unwrap();
+        let digest = b.digest().to_string();
+        assert_eq!(
+            digest,
+            sha256_hex(&std::fs::read(d.path().join(MANIFEST)).unwrap())
+        );
+        Bundle::open_pinned(d.path(), &digest).unwrap();
+        Bundle::open_pinned(d.path(), &digest.to_uppercase()).unwrap();
+        // Another valid, sealed bundle (metrics rewritten by the library) is not the pinned one.
+        Bundle::set_metrics(d.path(), serde_json::json!({"x": 1})).unwrap();
+        let e = Bundle::open_pinned(d.path(), &digest).unwrap_err();
+        assert!(matches!(e, BundleError::Pin { .. }), "{e}");
+        assert!(e.to_string().contains(&digest), "{e}");
+        // The pin is checked before the manifest is parsed.
+        std::fs::write(d.path().join(MANIFEST), "{not json").unwrap();
+        assert!(matches!(
+            Bundle::open_pinned(d.path(), &digest).unwrap_err(),
+            BundleError::Pin { .. }
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symbolic_links_in_a_bundle_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("b");
+        write(&dir);
+        // The same bytes, but through a link to a file outside the bundle.
+        let outside = d.path().join("outside.onnx");
+        std::fs::rename(dir.join("image.onnx"), &outside).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("image.onnx")).unwrap();
+        let e = Bundle::open(&dir).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        // The manifest too.
+        std::fs::rename(&outside, dir.join("image.onnx")).unwrap();
+        Bundle::open(&dir).unwrap();
+        std::fs::rename(dir.join(MANIFEST), d.path().join("m.json")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("m.json"), dir.join(MANIFEST)).unwrap();
+        let e = Bundle::open(&dir).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
     }
 
     #[test]
@@ -722,5 +1050,10 @@ mod tests {
         drop(t);
         let e = Bundle::open(&evil).unwrap_err().to_string();
         assert!(e.contains("plain file name"), "{e}");
+        // The same archive from memory.
+        let b = Bundle::open_tar_bytes(Path::new("mem.tar"), &bytes).unwrap();
+        assert_eq!(b.file("image").unwrap(), b"image-graph-bytes");
+        let e = Bundle::open_tar_bytes(Path::new("mem.tar"), &bad).unwrap_err();
+        assert!(e.to_string().contains("mem.tar/image.onnx"), "{e}");
     }
 }

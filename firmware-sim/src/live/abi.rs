@@ -427,6 +427,40 @@ pub enum Poll {
 /// A running stream (`sb_stream`); closed on drop (which discards queued frames if it is still
 /// running).
 ///
+/// A frame description for [`Stream::push_described`]: `sb_frame` without the data pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameDesc {
+    /// `sb_frame.struct_size`.
+    pub struct_size: u32,
+    /// `SB_PIXEL_*` (or any other value).
+    pub format: u32,
+    /// Width, pixels.
+    pub width: u32,
+    /// Height, pixels.
+    pub height: u32,
+    /// Bytes per row.
+    pub stride: usize,
+    /// Bytes given (clamped to the buffer).
+    pub data_size: usize,
+    /// Capture time, ns, or `SB_NO_TIMESTAMP`.
+    pub timestamp_ns: i64,
+}
+
+impl FrameDesc {
+    /// An honest 8-bit grey frame of `width` × `height` packed rows.
+    pub fn gray8(width: usize, height: usize, timestamp_ns: i64) -> Self {
+        Self {
+            struct_size: std::mem::size_of::<sb_frame>() as u32,
+            format: SB_PIXEL_GRAY8,
+            width: u32::try_from(width).unwrap_or(u32::MAX),
+            height: u32::try_from(height).unwrap_or(u32::MAX),
+            stride: width,
+            data_size: width.saturating_mul(height),
+            timestamp_ns,
+        }
+    }
+}
+
 /// The C ABI lets any thread push, poll, read the stats or stop concurrently (only closing
 /// needs exclusive access, which `Drop` has), so a `&Stream` may be shared between threads.
 #[derive(Debug)]
@@ -480,6 +514,35 @@ impl Stream {
         let mut seq = 0u64;
         // SAFETY: a live stream; the frame's data is `pixels`, readable for the call (the
         // library copies it); a valid meta; a writable seq.
+        let s = unsafe { (self.api.stream_push)(self.raw, &frame, meta, &mut seq) };
+        self.api.check("sb_stream_push", s)?;
+        Ok(seq)
+    }
+
+    /// `sb_stream_push` of a frame described by `desc` over `pixels`, with `meta` (`None`: NULL).
+    /// The description may be wrong in any way (format, sizes, stride, struct size) except one:
+    /// it never claims more bytes than `pixels` has (`desc.data_size` is clamped), so the
+    /// library can check it without reading past the buffer.
+    pub fn push_described(
+        &self,
+        pixels: &[u8],
+        desc: &FrameDesc,
+        meta: Option<&sb_meta>,
+    ) -> Result<u64> {
+        let frame = sb_frame {
+            struct_size: desc.struct_size,
+            format: desc.format,
+            width: desc.width,
+            height: desc.height,
+            stride: desc.stride,
+            data: pixels.as_ptr().cast(),
+            data_size: desc.data_size.min(pixels.len()),
+            timestamp_ns: desc.timestamp_ns,
+        };
+        let meta = meta.map_or(std::ptr::null(), |m| m as *const sb_meta);
+        let mut seq = 0u64;
+        // SAFETY: a live stream; `data_size` ≤ `pixels.len()` readable bytes at `data`; NULL
+        // or a valid meta; a writable seq.
         let s = unsafe { (self.api.stream_push)(self.raw, &frame, meta, &mut seq) };
         self.api.check("sb_stream_push", s)?;
         Ok(seq)

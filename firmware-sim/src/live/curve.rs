@@ -14,9 +14,11 @@ use synboost_core::meta::Phase;
 
 /// Seconds of the run drawn.
 const SPAN_S: f64 = 10.0;
-const FONT: &str = "sans-serif";
+/// The family name charts draw text in (the embedded DejaVu Sans).
+pub(crate) const FONT: &str = "sans-serif";
 
-fn font() -> Result<(), String> {
+/// Register the embedded font (once) for chart text.
+pub(crate) fn font() -> Result<(), String> {
     static OK: OnceLock<bool> = OnceLock::new();
     let ok =
         *OK.get_or_init(|| register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok());

@@ -1,0 +1,52 @@
+//! Write the seed corpora of the fuzz targets: `cargo run -p synboost-tests --example
+//! fuzz_seeds -- fuzz/corpus` (one folder per target; real DICOM files from
+//! `SYNBOOST_DICOM_DIR` when set). `fuzz/run.sh` calls it before fuzzing.
+
+use std::path::PathBuf;
+use synboost_core::meta::{PixelSpacing, ScanMeta, View};
+use synboost_core::raster::GrayImage;
+use synboost_sim::dicom_write::{DicomWriteOptions, RegionSpec, encode_cine};
+use synboost_tests::fuzz::{TARGETS, seeds};
+
+fn main() -> anyhow::Result<()> {
+    let out = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .ok_or_else(|| anyhow::anyhow!("usage: fuzz_seeds OUT_DIR"))?,
+    );
+    let dicom_dir = std::env::var_os("SYNBOOST_DICOM_DIR").map(PathBuf::from);
+    for target in TARGETS {
+        let dir = out.join(target);
+        std::fs::create_dir_all(&dir)?;
+        let mut inputs = seeds(target, dicom_dir.as_deref());
+        if target == "dicom" {
+            let frames = (0..3u8)
+                .map(|k| {
+                    GrayImage::new(48, 40, (0..48 * 40).map(|i| (i % 200) as u8 + k).collect())
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let meta = ScanMeta {
+                view: Some(View::FourChamber),
+                pixel_spacing: Some(PixelSpacing {
+                    row_mm: 0.3,
+                    col_mm: 0.3,
+                }),
+                frame_time_ms: Some(20.0),
+                ..ScanMeta::default()
+            };
+            let opts = DicomWriteOptions {
+                region: Some(RegionSpec::whole(48, 40)),
+                ..DicomWriteOptions::default()
+            };
+            inputs.push((
+                "phantom-region.dcm".into(),
+                encode_cine(&frames, &meta, &opts)?.0,
+            ));
+        }
+        for (name, bytes) in &inputs {
+            std::fs::write(dir.join(format!("seed-{name}")), bytes)?;
+        }
+        println!("{target}: {} seeds in {}", inputs.len(), dir.display());
+    }
+    Ok(())
+}
