@@ -882,7 +882,8 @@ typedef uint32_t sb_stop_mode;
 #define SB_ERR_INVALID -2
 
 /**
- * The frame description does not fit its data: size, stride, pixel format or buffer length.
+ * The frame description does not fit its data: size, stride or buffer length (an unknown
+ * pixel format is `SB_ERR_INVALID`).
  */
 #define SB_ERR_FRAME -3
 
@@ -1071,8 +1072,9 @@ uint32_t sb_abi_version(void);
 sb_status sb_engine_options_defaults(struct sb_engine_options *out);
 
 /**
- * Open a model bundle (a folder or a `.tar`), verify every file's checksum and load it.
- * `options` may be NULL (defaults). On success `*out` is the engine; on failure it is NULL.
+ * Open a model bundle (a folder or a `.tar`), verify every file's checksum and the
+ * manifest's seal, and load it. `options` may be NULL (defaults). On success `*out` is the
+ * engine; on failure it is NULL.
  *
  * # Safety
  * `path` is NULL or a NUL-terminated string; `options` is NULL or a readable
@@ -1081,6 +1083,32 @@ sb_status sb_engine_options_defaults(struct sb_engine_options *out);
 sb_status sb_engine_open(const char *path,
                          const struct sb_engine_options *options,
                          struct sb_engine **out);
+
+/**
+ * [`sb_engine_open`], loading the bundle only if its digest (`sb_engine_bundle_digest`: the
+ * SHA-256 of its `manifest.json`, which lists every file's SHA-256) is `expected_sha256`, 64
+ * hex digits. Pin the digest of the model you validated (kept in your own signed firmware)
+ * and no other model, however well formed, is ever loaded: `SB_ERR_BUNDLE` names both
+ * digests. The digest is checked before anything in the bundle is parsed.
+ *
+ * # Safety
+ * `path` and `expected_sha256` are NULL or NUL-terminated strings; `options` is NULL or a
+ * readable `sb_engine_options`; `out` is NULL or writable.
+ */
+sb_status sb_engine_open_pinned(const char *path,
+                                const char *expected_sha256,
+                                const struct sb_engine_options *options,
+                                struct sb_engine **out);
+
+/**
+ * The loaded bundle's digest: SHA-256 of its `manifest.json` as 64 lower-case hex digits,
+ * owned by the engine; the value to pin with `sb_engine_open_pinned`. NULL only when
+ * `engine` is NULL.
+ *
+ * # Safety
+ * `engine` is NULL or live.
+ */
+const char *sb_engine_bundle_digest(const struct sb_engine *engine);
 
 /**
  * Close an engine and set `*engine` to NULL. NULL or `*engine == NULL` is a no-op (closing
@@ -1128,7 +1156,8 @@ const char *sb_engine_last_error(const struct sb_engine *engine);
 /**
  * Route the library's log messages up to `max_level` to `callback` (NULL or `SB_LOG_OFF`:
  * stop logging). Replaces any earlier callback. `SB_ERR_STATE` when the process already
- * has another Rust logger.
+ * has another Rust logger, or when called from inside the log callback (messages that the
+ * callback's own `sb_*` calls would log are dropped, so the callback is never re-entered).
  *
  * # Safety
  * `callback` is NULL or callable from any thread with `user_data` until it is replaced.

@@ -335,6 +335,17 @@ public:
         return Engine(e);
     }
 
+    /** Open a bundle only if its digest is `expected_sha256` (sb_engine_open_pinned): throws
+     *  Error with SB_ERR_BUNDLE for any other bundle. */
+    static Engine open_pinned(const std::string& path, const std::string& expected_sha256) {
+        sb_engine* e = nullptr;
+        detail::check(sb_engine_open_pinned(path.c_str(), expected_sha256.c_str(), nullptr, &e));
+        return Engine(e);
+    }
+
+    /** The loaded bundle's digest (SHA-256 of its manifest.json), the value to pin. */
+    std::string bundle_digest() const { return detail::str(sb_engine_bundle_digest(e_)); }
+
     /** The C handle (NULL once closed or moved from). */
     sb_engine* get() const noexcept { return e_; }
     explicit operator bool() const noexcept { return e_ != nullptr; }

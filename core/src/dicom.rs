@@ -1655,6 +1655,7 @@ impl<'a> Scanner<'a> {
             }
             let value_at = pos + h.size;
             let end = meta.bounded(value_at, h.len)?;
+            meta.check_unit(pos, &h)?;
             if h.tag == tags::TRANSFER_SYNTAX_UID {
                 ts = String::from_utf8_lossy(body.get(value_at..end).unwrap_or_default())
                     .trim_end_matches(['\0', ' '])
@@ -1781,6 +1782,44 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The size of one value of an element's binary VR (its length must be a multiple of it),
+    /// from the explicit VR or, in implicit VR, the dictionary's.
+    fn value_unit(&self, h: &Header) -> Option<usize> {
+        use dicom_core::VR;
+        use dicom_core::dictionary::{DataDictionary, VirtualVr};
+        let vr = match h.vr {
+            Some(vr) => vr,
+            None => match dicom_object::StandardDataDictionary.by_tag(h.tag)?.vr {
+                VirtualVr::Exact(vr) => vr,
+                _ => return None,
+            },
+        };
+        match vr {
+            VR::OW | VR::SS | VR::US => Some(2),
+            VR::AT | VR::FL | VR::OF | VR::OL | VR::SL | VR::UL => Some(4),
+            VR::FD | VR::OD | VR::OV | VR::SV | VR::UV => Some(8),
+            _ => None,
+        }
+    }
+
+    /// Refuse a defined length that is not a whole number of values: the parser would read
+    /// the whole values only and lose its place in the stream (then read element headers out
+    /// of value bytes, with lengths in the gigabytes).
+    fn check_unit(&self, pos: usize, h: &Header) -> Result<(), ScanError> {
+        match self.value_unit(h) {
+            Some(unit) if h.len != UNDEFINED && !(h.len as usize).is_multiple_of(unit) => {
+                Err(ScanError::Bad(
+                    pos,
+                    format!(
+                        "{:?} has length {}, not a multiple of its {unit}-byte values",
+                        h.tag, h.len
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether an element with a defined length holds a sequence.
     fn is_sequence(&self, h: &Header) -> bool {
         use dicom_core::dictionary::{DataDictionary, VirtualVr};
@@ -1860,6 +1899,7 @@ impl<'a> Scanner<'a> {
                 .checked_add(h.len as usize)
                 .filter(|e| *e <= end)
                 .ok_or_else(|| self.past(value_at, end))?;
+            self.check_unit(pos, &h)?;
             if self.is_sequence(&h) {
                 self.items(value_at, value_end, Some(value_end), depth + 1, cut)?;
             }
@@ -2007,7 +2047,8 @@ fn float(obj: &InMemDicomObject, tag: Tag) -> Option<f64> {
 }
 
 /// DICOM Age String (`nnnD`, `nnnW`, `nnnM`, `nnnY`) → whole years. Lenient about missing
-/// zero padding and a missing unit (years).
+/// zero padding and a missing unit (years). Ages over [`MAX_AGE_YEARS`] are not plausible and
+/// read as unknown (the C ABI refuses them too), so they never reach a prompt.
 pub fn parse_age(s: &str) -> Option<u8> {
     let s = s.trim();
     let (digits, unit) = match s.char_indices().last() {
@@ -2026,8 +2067,11 @@ pub fn parse_age(s: &str) -> Option<u8> {
         'D' => n / 365,
         _ => return None,
     };
-    u8::try_from(years).ok()
+    u8::try_from(years).ok().filter(|&y| y <= MAX_AGE_YEARS)
 }
+
+/// The oldest plausible age, years (as `sb_meta.age_years` allows).
+pub const MAX_AGE_YEARS: u8 = 130;
 
 /// An apical view from free text: CAMUS codes and echo abbreviations ([`View::from_str`]),
 /// `ViewName` values such as `A4C`, `4CH`, `AP4` or `4 CHAMBER`, and CID 12226 code meanings
@@ -2125,6 +2169,9 @@ mod tests {
         assert_eq!(parse_age("010D"), Some(0));
         assert_eq!(parse_age("45"), Some(45));
         assert_eq!(parse_age("300Y"), None);
+        assert_eq!(parse_age("130Y"), Some(130));
+        // Found by the prompt fuzzer: 140 years went into prompts.
+        assert_eq!(parse_age("140Y"), None);
         assert_eq!(parse_age("Y"), None);
         assert_eq!(parse_age("abcY"), None);
         assert_eq!(parse_age(""), None);
@@ -2692,6 +2739,40 @@ mod tests {
         let e = read(&b).unwrap_err();
         assert!(matches!(e, DicomError::Truncated { .. }), "{e}");
         assert!(t.elapsed().as_secs() < 2);
+    }
+
+    #[test]
+    fn a_length_that_is_no_whole_number_of_values_is_refused() {
+        // Found by the dicom fuzzer: a group length (UL, 4 bytes) whose VR was changed to SV
+        // (8-byte values) with a 12-byte length. The parser read one value (8 bytes), lost its
+        // place by 4 bytes and read a 1.4 GB length out of the next element's VR.
+        let mut b = file(
+            EXPLICIT_LE,
+            "US",
+            vec![el(tags::PATIENT_ID, VR::LO, "ABCDEFGH")],
+        );
+        let pos = b
+            .windows(6)
+            .position(|w| w == [0x10, 0x00, 0x20, 0x00, b'L', b'O'])
+            .unwrap();
+        // (0010,0020) SV, reserved 0, length 12 (LE), then the 8 value bytes of "ABCDEFGH"
+        // and 4 more taken from what follows: rewrite the header in place (8 → 12 bytes).
+        let mut header = vec![0x10, 0x00, 0x20, 0x00, b'S', b'V', 0, 0];
+        header.extend_from_slice(&12u32.to_le_bytes());
+        b.splice(pos..pos + 8, header);
+        let e = read(&b).unwrap_err();
+        assert!(matches!(e, DicomError::Malformed { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("not a multiple of its 8-byte values"),
+            "{e}"
+        );
+        // The fuzzer's own input is in fuzz/regressions/dicom/ (replayed by
+        // tests/tests/fuzz_regressions.rs).
+        let input =
+            include_bytes!("../../fuzz/regressions/dicom/sv-group-length-not-multiple-of-8");
+        let e = read_cine_bytes(input, Path::new("sv.dcm"), &ReadOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("not a multiple"), "{e}");
     }
 
     #[test]

@@ -130,6 +130,7 @@ pub struct sb_engine {
     name: CString,
     version: CString,
     licence: CString,
+    digest: CString,
 }
 
 impl sb_engine {
@@ -169,8 +170,9 @@ pub unsafe extern "C" fn sb_engine_options_defaults(out: *mut sb_engine_options)
     })
 }
 
-/// Open a model bundle (a folder or a `.tar`), verify every file's checksum and load it.
-/// `options` may be NULL (defaults). On success `*out` is the engine; on failure it is NULL.
+/// Open a model bundle (a folder or a `.tar`), verify every file's checksum and the
+/// manifest's seal, and load it. `options` may be NULL (defaults). On success `*out` is the
+/// engine; on failure it is NULL.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `options` is NULL or a readable
@@ -182,40 +184,114 @@ pub unsafe extern "C" fn sb_engine_open(
     out: *mut *mut sb_engine,
 ) -> sb_status {
     guard("sb_engine_open", None, || {
-        if out.is_null() {
-            return Err(Error::null("out"));
+        // SAFETY: forwarded contract.
+        unsafe { open(path, None, options, out) }
+    })
+}
+
+/// [`sb_engine_open`], loading the bundle only if its digest (`sb_engine_bundle_digest`: the
+/// SHA-256 of its `manifest.json`, which lists every file's SHA-256) is `expected_sha256`, 64
+/// hex digits. Pin the digest of the model you validated (kept in your own signed firmware)
+/// and no other model, however well formed, is ever loaded: `SB_ERR_BUNDLE` names both
+/// digests. The digest is checked before anything in the bundle is parsed.
+///
+/// # Safety
+/// `path` and `expected_sha256` are NULL or NUL-terminated strings; `options` is NULL or a
+/// readable `sb_engine_options`; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_engine_open_pinned(
+    path: *const c_char,
+    expected_sha256: *const c_char,
+    options: *const sb_engine_options,
+    out: *mut *mut sb_engine,
+) -> sb_status {
+    guard("sb_engine_open_pinned", None, || {
+        if !out.is_null() {
+            // SAFETY: non-null, writable per the contract.
+            unsafe { out.write(std::ptr::null_mut()) };
         }
-        // SAFETY: non-null, writable per the contract.
-        unsafe { out.write(std::ptr::null_mut()) };
-        if path.is_null() {
-            return Err(Error::null("path"));
+        if expected_sha256.is_null() {
+            return Err(Error::null("expected_sha256"));
         }
         // SAFETY: NUL-terminated per the contract.
-        let path = unsafe { CStr::from_ptr(path) };
-        let path = PathBuf::from(
-            path.to_str()
-                .map_err(|_| Error::invalid("path is not UTF-8"))?,
-        );
-        let opts = if options.is_null() {
-            sb_engine_options::default()
-        } else {
-            // SAFETY: forwarded contract.
-            *unsafe { read_sized(options, "sb_engine_options") }?
-        };
-        let engine = Engine::open(&path, opts.to_core()?).map_err(engine_error)?;
-        let m = engine.manifest();
-        let handle = Box::new(sb_engine {
-            name: c_string(&m.name),
-            version: c_string(&m.version),
-            licence: c_string(&m.licence),
-            engine: Mutex::new(engine),
-            error: HandleError::default(),
-        });
-        log::info!("opened model bundle {}", path.display());
-        // SAFETY: as above.
-        unsafe { out.write(Box::into_raw(handle)) };
-        Ok(SB_OK)
+        let pin = unsafe { CStr::from_ptr(expected_sha256) }
+            .to_str()
+            .ok()
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| Error::invalid("expected_sha256 is not 64 hex digits"))?;
+        // SAFETY: forwarded contract.
+        unsafe { open(path, Some(pin), options, out) }
     })
+}
+
+/// The body of both opens.
+///
+/// # Safety
+/// As `sb_engine_open`.
+unsafe fn open(
+    path: *const c_char,
+    pin: Option<&str>,
+    options: *const sb_engine_options,
+    out: *mut *mut sb_engine,
+) -> Result<sb_status> {
+    if out.is_null() {
+        return Err(Error::null("out"));
+    }
+    // SAFETY: non-null, writable per the contract.
+    unsafe { out.write(std::ptr::null_mut()) };
+    if path.is_null() {
+        return Err(Error::null("path"));
+    }
+    // SAFETY: NUL-terminated per the contract.
+    let path = unsafe { CStr::from_ptr(path) };
+    let path = PathBuf::from(
+        path.to_str()
+            .map_err(|_| Error::invalid("path is not UTF-8"))?,
+    );
+    let opts = if options.is_null() {
+        sb_engine_options::default()
+    } else {
+        // SAFETY: forwarded contract.
+        *unsafe { read_sized(options, "sb_engine_options") }?
+    };
+    let opts = opts.to_core()?;
+    let engine = match pin {
+        Some(p) => Engine::open_pinned(&path, p, opts),
+        None => Engine::open(&path, opts),
+    }
+    .map_err(engine_error)?;
+    let m = engine.manifest();
+    let handle = Box::new(sb_engine {
+        name: c_string(&m.name),
+        version: c_string(&m.version),
+        licence: c_string(&m.licence),
+        digest: c_string(engine.bundle_digest()),
+        engine: Mutex::new(engine),
+        error: HandleError::default(),
+    });
+    log::info!(
+        "opened model bundle {} (digest {})",
+        path.display(),
+        handle.digest.to_string_lossy()
+    );
+    // SAFETY: as above.
+    unsafe { out.write(Box::into_raw(handle)) };
+    Ok(SB_OK)
+}
+
+/// The loaded bundle's digest: SHA-256 of its `manifest.json` as 64 lower-case hex digits,
+/// owned by the engine; the value to pin with `sb_engine_open_pinned`. NULL only when
+/// `engine` is NULL.
+///
+/// # Safety
+/// `engine` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_engine_bundle_digest(engine: *const sb_engine) -> *const c_char {
+    // SAFETY: NULL or live per the contract.
+    match unsafe { engine.as_ref() } {
+        Some(e) => e.digest.as_ptr(),
+        None => std::ptr::null(),
+    }
 }
 
 /// Close an engine and set `*engine` to NULL. NULL or `*engine == NULL` is a no-op (closing

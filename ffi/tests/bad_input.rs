@@ -11,6 +11,11 @@
 //! | 1 | `defaults_null_out` | `sb_meta_defaults`, `sb_engine_options_defaults`, `sb_stream_config_defaults` (NULL) | `SB_ERR_NULL` |
 //! | 1 | `engine_open_null_out` / `_null_path` | `sb_engine_open` | `SB_ERR_NULL`, `*out` NULL |
 //! | 1 | `engine_open_null_options` | `sb_engine_open(path, NULL, &e)` | `SB_OK` (defaults) |
+//! | 1 | `engine_open_pinned_null_arguments` | `sb_engine_open_pinned` with NULL out, path, digest | `SB_ERR_NULL`, `*out` NULL |
+//! | 2 | `engine_open_pinned_not_a_digest` | digest "", 3, 63, 65 characters, non-hex | `SB_ERR_INVALID`, `*out` NULL |
+//! | 6 | `engine_open_pinned_other_digest_refused` | a valid bundle, another pinned digest | `SB_ERR_BUNDLE` naming both digests |
+//! | 6 | `engine_open_pinned_own_digest_opens` | the bundle's own digest (either case) | `SB_OK`; `sb_engine_bundle_digest` gives it back |
+//! | 1 | `engine_bundle_digest_null` | `sb_engine_bundle_digest(NULL)` | NULL; a live engine: 64 lower-case hex digits |
 //! | 1 | `engine_open_missing_bundle` / `_non_utf8_path` | `sb_engine_open` | `SB_ERR_BUNDLE` / `SB_ERR_INVALID`, `*out` NULL |
 //! | 1 | `engine_close_null` | `sb_engine_close(NULL)`, `(&NULL)` | `SB_OK` |
 //! | 1 | `engine_get_info_null_engine` / `_null_out` | `sb_engine_get_info` | `SB_ERR_NULL` |
@@ -72,7 +77,7 @@
 //! | 7 | `threads_stats_while_pushing` | `sb_stream_get_stats` during pushes | every snapshot balanced, `pushed` monotonic |
 //! | 7 | `threads_set_log_callback_while_logging` | 2 threads swap the log callback while a third logs | no crash; logs arrive afterwards |
 //! | 6 | `set_log_callback_from_the_log_callback` | the log callback makes a failing call and calls `sb_set_log_callback` | `SB_ERR_STATE` there, never re-entered, no deadlock (5 s watchdog) |
-//! | – | `all_entry_points_covered` | every function of `include/synboost.h` | called in this file (26) |
+//! | – | `all_entry_points_covered` | every function of `include/synboost.h` | called in this file (28) |
 //!
 //! Found by this matrix and fixed (`ffi/src/stream.rs`): `sb_stream_stop` from the stream's own
 //! result callback joined the delivery thread from itself (glibc refuses with `EDEADLK`: the
@@ -599,6 +604,87 @@ fn row_engine_open_null_path() {
     expect_err(st, SB_ERR_NULL, "sb_engine_open");
     assert!(last_error().contains("path"));
     assert!(e.is_null());
+}
+
+/// The default model's digest, from an engine that opened it.
+fn default_digest() -> String {
+    c_str(unsafe { sb_engine_bundle_digest(shared_engine()) })
+}
+
+#[test]
+fn row_engine_open_pinned_null_arguments() {
+    let pin = CString::new(default_digest()).unwrap();
+    let st = unsafe {
+        sb_engine_open_pinned(
+            bundle().as_ptr(),
+            pin.as_ptr(),
+            ptr::null(),
+            ptr::null_mut(),
+        )
+    };
+    expect_err(st, SB_ERR_NULL, "sb_engine_open_pinned");
+    let mut e = poisoned();
+    let st = unsafe { sb_engine_open_pinned(ptr::null(), pin.as_ptr(), ptr::null(), &mut e) };
+    expect_err(st, SB_ERR_NULL, "sb_engine_open_pinned");
+    assert!(last_error().contains("path") && e.is_null());
+    let mut e = poisoned();
+    let st = unsafe { sb_engine_open_pinned(bundle().as_ptr(), ptr::null(), ptr::null(), &mut e) };
+    expect_err(st, SB_ERR_NULL, "sb_engine_open_pinned");
+    assert!(last_error().contains("expected_sha256") && e.is_null());
+}
+
+#[test]
+fn row_engine_open_pinned_not_a_digest() {
+    for bad in ["", "abc", &"g".repeat(64), &"0".repeat(63), &"0".repeat(65)] {
+        let pin = CString::new(bad).unwrap();
+        let mut e = poisoned();
+        let st =
+            unsafe { sb_engine_open_pinned(bundle().as_ptr(), pin.as_ptr(), ptr::null(), &mut e) };
+        expect_err(st, SB_ERR_INVALID, "sb_engine_open_pinned");
+        assert!(e.is_null(), "{bad}");
+    }
+}
+
+#[test]
+fn row_engine_open_pinned_other_digest_refused() {
+    let digest = default_digest();
+    assert_eq!(digest.len(), 64);
+    let other = format!(
+        "{}{}",
+        if digest.starts_with('0') { "1" } else { "0" },
+        &digest[1..]
+    );
+    let pin = CString::new(other.clone()).unwrap();
+    let mut e = poisoned();
+    let st = unsafe { sb_engine_open_pinned(bundle().as_ptr(), pin.as_ptr(), ptr::null(), &mut e) };
+    let msg = expect_err(st, SB_ERR_BUNDLE, "sb_engine_open_pinned");
+    assert!(msg.contains(&digest) && msg.contains(&other), "{msg}");
+    assert!(e.is_null());
+}
+
+#[test]
+fn row_engine_open_pinned_own_digest_opens() {
+    let digest = default_digest();
+    for pin in [digest.clone(), digest.to_uppercase()] {
+        let pin = CString::new(pin).unwrap();
+        let mut e = ptr::null_mut();
+        let st =
+            unsafe { sb_engine_open_pinned(bundle().as_ptr(), pin.as_ptr(), ptr::null(), &mut e) };
+        assert_eq!(st, SB_OK, "{}", last_error());
+        assert_eq!(c_str(unsafe { sb_engine_bundle_digest(e) }), digest);
+        assert_eq!(unsafe { sb_engine_close(&mut e) }, SB_OK);
+    }
+}
+
+#[test]
+fn row_engine_bundle_digest_null() {
+    assert!(unsafe { sb_engine_bundle_digest(ptr::null()) }.is_null());
+    let d = default_digest();
+    assert!(
+        d.len() == 64
+            && d.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
 }
 
 #[test]
@@ -2163,5 +2249,5 @@ fn row_all_entry_points_covered() {
             names.push(name);
         }
     }
-    assert_eq!(names.len(), 26, "{names:?}");
+    assert_eq!(names.len(), 28, "{names:?}");
 }

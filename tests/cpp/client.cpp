@@ -360,6 +360,16 @@ int main(int argc, char** argv) {
     // Opening: bad path, corrupted bundle, bad options.
     const std::string bundle = argv[1], corrupted = argv[2];
     CHECK_THROWS(synboost::Engine::open(bundle + "/nope"), SB_ERR_BUNDLE);
+    {
+        // Pinning: the bundle's own digest opens it, any other is refused.
+        std::string digest = synboost::Engine::open(bundle).bundle_digest();
+        CHECK(digest.size() == 64);
+        CHECK(synboost::Engine::open_pinned(bundle, digest).bundle_digest() == digest);
+        std::string other = digest;
+        other[0] = other[0] == '0' ? '1' : '0';
+        CHECK_THROWS(synboost::Engine::open_pinned(bundle, other), SB_ERR_BUNDLE);
+        CHECK_THROWS(synboost::Engine::open_pinned(bundle, "xyz"), SB_ERR_INVALID);
+    }
     try {
         synboost::Engine::open(corrupted);
         check(false, "the corrupted bundle opened", __FILE__, __LINE__);
