@@ -96,6 +96,9 @@ pub struct ReadOptions {
     /// Refuse files whose frames hold more pixels than this in total (default 2³⁰), before
     /// decoding anything.
     pub max_total_pixels: u64,
+    /// Refuse a deflated data set (Deflated Explicit VR Little Endian) that inflates past this
+    /// many bytes (default 1 GiB); it is inflated once to be checked before it is parsed.
+    pub max_inflated_bytes: u64,
 }
 
 impl Default for ReadOptions {
@@ -103,6 +106,7 @@ impl Default for ReadOptions {
         Self {
             crop_to_region: true,
             max_total_pixels: 1 << 30,
+            max_inflated_bytes: 1 << 30,
         }
     }
 }
@@ -352,7 +356,8 @@ pub fn read_cine_bytes(
     opts: &ReadOptions,
 ) -> Result<DicomCine, DicomError> {
     let body = dicom_body(bytes, source)?;
-    let pixel_sequence_cut = Scanner::check(body).map_err(|e| e.into_error(source))?;
+    let pixel_sequence_cut =
+        Scanner::check(body, opts.max_inflated_bytes).map_err(|e| e.into_error(source))?;
     let obj = parse(body, source)?;
     let mut cine = Reader {
         obj: &obj,
@@ -1568,6 +1573,21 @@ fn jpeg_sof(data: &[u8]) -> Option<JpegSof> {
     }
 }
 
+/// Inflate a raw deflate stream (a Deflated Explicit VR Little Endian data set), refusing more
+/// than `max` bytes.
+fn inflate(deflated: &[u8], max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(deflated)
+        .take(max.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| format!("the deflated data set does not inflate: {e}"))?;
+    if out.len() as u64 > max {
+        return Err(format!("the deflated data set inflates past {max} bytes"));
+    }
+    Ok(out)
+}
+
 /// Nesting limit for sequences; deeper data sets are refused as malformed.
 const MAX_DEPTH: u32 = 64;
 const UNDEFINED: u32 = 0xFFFF_FFFF;
@@ -1624,9 +1644,10 @@ struct Header {
 }
 
 impl<'a> Scanner<'a> {
-    /// Check `body` (from `DICM` on). Returns whether the file ends inside the top-level
-    /// encapsulated PixelData at a fragment boundary (a tolerated cut).
-    fn check(body: &'a [u8]) -> Result<bool, ScanError> {
+    /// Check `body` (from `DICM` on); a deflated data set is inflated (up to `max_inflated`
+    /// bytes) and checked. Returns whether the file ends inside the top-level encapsulated
+    /// PixelData at a fragment boundary (a tolerated cut).
+    fn check(body: &'a [u8], max_inflated: u64) -> Result<bool, ScanError> {
         let meta = Scanner {
             data: body,
             big_endian: false,
@@ -1664,8 +1685,27 @@ impl<'a> Scanner<'a> {
             pos = end;
         }
         let data_set = match ts.as_str() {
-            // deflated data sets cannot be walked without inflating them; leave it to the parser
-            "1.2.840.10008.1.2.1.99" => return Ok(false),
+            // A deflated data set is walked inflated: the parser inflates it as it reads, so
+            // its lengths need the same check (found by the dicom fuzzer: a 320 MB value).
+            "1.2.840.10008.1.2.1.99" => {
+                let inflated = inflate(body.get(pos..).unwrap_or_default(), max_inflated)
+                    .map_err(|why| ScanError::Bad(pos, why))?;
+                let s = Scanner {
+                    data: &inflated,
+                    big_endian: false,
+                    explicit: true,
+                };
+                let mut cut = false;
+                s.data_set(0, inflated.len(), false, 0, &mut cut)
+                    .map_err(|e| match e {
+                        ScanError::Eof(at) => ScanError::Bad(
+                            pos,
+                            format!("the deflated data set ends inside an element ({at} bytes into it, inflated)"),
+                        ),
+                        other => other,
+                    })?;
+                return Ok(false);
+            }
             "1.2.840.10008.1.2" => Scanner {
                 data: body,
                 big_endian: false,
@@ -2773,6 +2813,27 @@ mod tests {
             include_bytes!("../../fuzz/regressions/dicom/sv-group-length-not-multiple-of-8");
         let e = read_cine_bytes(input, Path::new("sv.dcm"), &ReadOptions::default()).unwrap_err();
         assert!(e.to_string().contains("not a multiple"), "{e}");
+    }
+
+    #[test]
+    fn a_deflated_data_set_is_checked_inflated() {
+        // Found by the dicom fuzzer: a Deflated Explicit VR Little Endian file whose inflated
+        // data set declares a 320 MB value; the scanner used to leave deflated data sets to
+        // the parser, which allocated it.
+        let input = include_bytes!("../../fuzz/regressions/dicom/deflated-320mb-value");
+        let e = read_cine_bytes(input, Path::new("d.dcm"), &ReadOptions::default()).unwrap_err();
+        assert!(matches!(e, DicomError::Malformed { .. }), "{e}");
+        assert!(e.to_string().contains("deflated data set"), "{e}");
+        // A well-formed deflated data set still reads.
+        let b = file("1.2.840.10008.1.2.1.99", "US", vec![]);
+        let c = read(&b).unwrap();
+        assert_eq!((c.frames[0].width(), c.frames[0].height()), (3, 2));
+        let small = ReadOptions {
+            max_inflated_bytes: 16,
+            ..ReadOptions::default()
+        };
+        let e = read_cine_bytes(&b, Path::new("d.dcm"), &small).unwrap_err();
+        assert!(e.to_string().contains("inflates past 16 bytes"), "{e}");
     }
 
     #[test]

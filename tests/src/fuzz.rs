@@ -113,8 +113,10 @@ impl<'a> Input<'a> {
 /// vendor's DICOM import use it. A file that reads must have frames of the size it reports.
 pub fn dicom(data: &[u8]) -> bool {
     let opts = ReadOptions {
-        // Far below the default 2³⁰: decoded frames stay within the fuzz allocation cap.
+        // Far below the defaults: decoded frames and inflated data sets stay within the fuzz
+        // allocation cap.
         max_total_pixels: 4 << 20,
+        max_inflated_bytes: 16 << 20,
         ..ReadOptions::default()
     };
     if let Ok(cine) = dicom::read_cine_bytes(data, Path::new("fuzz.dcm"), &opts) {
