@@ -182,9 +182,9 @@ struct SoakArgs {
     no_progress: bool,
 }
 
-fn run_soak(a: &SoakArgs) -> Result<()> {
-    let lib = live::locate_library(a.lib.as_deref())?;
-    let bundle = live::locate_bundle(a.bundle.as_deref())?;
+/// A flag that the first Ctrl-C (or SIGTERM) sets, so that a run can end early and still write
+/// its report; a second one exits at once (status 130).
+fn interrupt_flag() -> Result<Arc<AtomicBool>> {
     let interrupt = Arc::new(AtomicBool::new(false));
     for sig in [SIGINT, SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&interrupt))
@@ -192,6 +192,13 @@ fn run_soak(a: &SoakArgs) -> Result<()> {
         signal_hook::flag::register(sig, Arc::clone(&interrupt))
             .context("installing the signal handler")?;
     }
+    Ok(interrupt)
+}
+
+fn run_soak(a: &SoakArgs) -> Result<()> {
+    let lib = live::locate_library(a.lib.as_deref())?;
+    let bundle = live::locate_bundle(a.bundle.as_deref())?;
+    let interrupt = interrupt_flag()?;
     let report = synboost_sim::soak::run(&synboost_sim::soak::SoakOptions {
         lib,
         bundle,
@@ -333,13 +340,7 @@ fn run_live(a: &LiveArgs) -> Result<()> {
     let prepare_s = started.elapsed().as_secs_f64();
     // Ctrl-C (or SIGTERM) ends the stream early but still drains it and writes the report; a
     // second one exits at once (status 130).
-    let interrupt = Arc::new(AtomicBool::new(false));
-    for sig in [SIGINT, SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&interrupt))
-            .context("installing the signal handler")?;
-        signal_hook::flag::register(sig, Arc::clone(&interrupt))
-            .context("installing the signal handler")?;
-    }
+    let interrupt = interrupt_flag()?;
     log::info!(
         "{} frame(s) {}x{} ready in {prepare_s:.1} s; streaming at {} fps for {} s",
         src.frames.len(),

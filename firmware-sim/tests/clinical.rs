@@ -7,22 +7,12 @@
 //! while the mitral leaflets open; it has been trained on ED/ES frames only). One more run
 //! interleaves both apical views and must report biplane Simpson EF.
 
+mod common;
+
+use common::library;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn library() -> PathBuf {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_synboost-sim"));
-    let dir = bin.parent().unwrap();
-    [
-        dir.join("libsynboost.so"),
-        dir.join("deps").join("libsynboost.so"),
-    ]
-    .into_iter()
-    .filter(|p| p.is_file())
-    .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
-    .expect("libsynboost.so was not built")
-}
 
 fn bundle() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/default")

@@ -5,6 +5,9 @@
 
 use image::AnimationDecoder;
 use image::codecs::gif::GifDecoder;
+mod common;
+
+use common::library;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use synboost_core::model::export::{BundleInfo, write_random_student};
@@ -16,25 +19,6 @@ fn sim() -> Command {
     // The caller's environment must not pick the library or bundle.
     c.env_remove("SYNBOOST_LIB").env_remove("SYNBOOST_BUNDLE");
     c
-}
-
-/// libsynboost.so of this build. Cargo builds it because firmware-sim depends on the `synboost`
-/// crate (crate-type cdylib + rlib), into target/<profile>/deps/; it is also copied beside the
-/// simulator binary (target/<profile>/) when `synboost` is built as a package of its own.
-fn library() -> PathBuf {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_synboost-sim"));
-    let dir = bin.parent().unwrap();
-    let candidates = [
-        dir.join("libsynboost.so"),
-        dir.join("deps").join("libsynboost.so"),
-    ];
-    // The newer when both exist (the copy beside the binary may be from an older build).
-    candidates
-        .iter()
-        .filter(|p| p.is_file())
-        .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
-        .unwrap_or_else(|| panic!("libsynboost.so was not built: none of {candidates:?}"))
-        .clone()
 }
 
 /// `synboost-sim live ARGS --lib (this build's library) --bundle BUNDLE --out OUT`.

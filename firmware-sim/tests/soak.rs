@@ -4,24 +4,11 @@
 //! refusals, bounded latency, flat memory) must all hold. The 10-minute soak is the same
 //! command with `--seconds 600` (README, Reliability).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-/// libsynboost.so of this build (see tests/live.rs).
-fn library() -> PathBuf {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_synboost-sim"));
-    let dir = bin.parent().expect("the binary is in a folder");
-    let candidates = [
-        dir.join("libsynboost.so"),
-        dir.join("deps").join("libsynboost.so"),
-    ];
-    candidates
-        .iter()
-        .filter(|p| p.is_file())
-        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-        .unwrap_or_else(|| panic!("libsynboost.so was not built: none of {candidates:?}"))
-        .clone()
-}
+use common::library;
+use std::path::Path;
+use std::process::Command;
 
 #[test]
 fn sixty_seconds_of_faults_at_80_fps_pass_every_check() {

@@ -3,8 +3,6 @@
 //! `SYNBOOST_DICOM_DIR` when set). `fuzz/run.sh` calls it before fuzzing.
 
 use std::path::PathBuf;
-use synboost_core::meta::{PixelSpacing, ScanMeta, View};
-use synboost_core::raster::GrayImage;
 use synboost_sim::dicom_write::{DicomWriteOptions, RegionSpec, encode_cine};
 use synboost_tests::fuzz::{TARGETS, seeds};
 
@@ -20,20 +18,7 @@ fn main() -> anyhow::Result<()> {
         std::fs::create_dir_all(&dir)?;
         let mut inputs = seeds(target, dicom_dir.as_deref());
         if target == "dicom" {
-            let frames = (0..3u8)
-                .map(|k| {
-                    GrayImage::new(48, 40, (0..48 * 40).map(|i| (i % 200) as u8 + k).collect())
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let meta = ScanMeta {
-                view: Some(View::FourChamber),
-                pixel_spacing: Some(PixelSpacing {
-                    row_mm: 0.3,
-                    col_mm: 0.3,
-                }),
-                frame_time_ms: Some(20.0),
-                ..ScanMeta::default()
-            };
+            let (frames, meta) = synboost_tests::fuzz::cine_parts();
             let opts = DicomWriteOptions {
                 region: Some(RegionSpec::whole(48, 40)),
                 ..DicomWriteOptions::default()

@@ -706,6 +706,27 @@ pub fn seeds(name: &str, dicom_dir: Option<&Path>) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Frames and metadata of a small phantom-like cine (three 48×40 frames, 4CH, 0.3 mm
+/// pixels, 50 fps) for DICOM seeds; the simulator's writer encodes them.
+pub fn cine_parts() -> (Vec<synboost_core::GrayImage>, ScanMeta) {
+    let frames = (0..3u8)
+        .filter_map(|k| {
+            let data = (0..48 * 40).map(|i| (i % 200) as u8 + k).collect();
+            synboost_core::GrayImage::new(48, 40, data).ok()
+        })
+        .collect();
+    let meta = ScanMeta {
+        view: Some(View::FourChamber),
+        pixel_spacing: Some(synboost_core::PixelSpacing {
+            row_mm: 0.3,
+            col_mm: 0.3,
+        }),
+        frame_time_ms: Some(20.0),
+        ..ScanMeta::default()
+    };
+    (frames, meta)
+}
+
 /// A fresh folder under the system's temporary folder.
 fn tempfile_dir() -> std::io::Result<PathBuf> {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -5,8 +5,6 @@
 //! A harness panics on a crash or on a wrong answer, so each input is a test of its own.
 
 use std::path::{Path, PathBuf};
-use synboost_core::meta::{PixelSpacing, ScanMeta, View};
-use synboost_core::raster::GrayImage;
 use synboost_sim::dicom_write::{DicomWriteOptions, RegionSpec, encode_cine};
 use synboost_tests::fuzz::{TARGETS, run, seeds};
 
@@ -21,21 +19,7 @@ fn regressions(target: &str) -> PathBuf {
 /// Small phantom-like cines as the simulator writes them: with and without a calibrated
 /// region.
 fn phantom_dicoms() -> Vec<(String, Vec<u8>)> {
-    let frames: Vec<GrayImage> = (0..3u8)
-        .map(|k| {
-            let data = (0..48 * 40).map(|i| (i % 200) as u8 + k).collect();
-            GrayImage::new(48, 40, data).expect("a 48x40 frame")
-        })
-        .collect();
-    let meta = ScanMeta {
-        view: Some(View::FourChamber),
-        pixel_spacing: Some(PixelSpacing {
-            row_mm: 0.3,
-            col_mm: 0.3,
-        }),
-        frame_time_ms: Some(20.0),
-        ..ScanMeta::default()
-    };
+    let (frames, meta) = synboost_tests::fuzz::cine_parts();
     let mut out = Vec::new();
     for (name, region) in [
         ("phantom-region.dcm", Some(RegionSpec::whole(48, 40))),

@@ -164,6 +164,11 @@ pub fn draw(
             .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
+    save_rgb(buf, (w, h), path)
+}
+
+/// Save a chart's RGB buffer as a PNG.
+pub(crate) fn save_rgb(buf: Vec<u8>, (w, h): (u32, u32), path: &Path) -> Result<(), String> {
     image::RgbImage::from_raw(w, h, buf)
         .ok_or_else(|| "chart buffer size".to_string())?
         .save(path)

@@ -20,7 +20,7 @@
 pub mod faults;
 
 use crate::live::abi::{AbiError, Api, Engine, FrameDesc, Poll, Stream};
-use crate::live::curve::{FONT, font};
+use crate::live::curve::{FONT, font, save_rgb};
 use crate::live::resident_kib;
 use crate::live::source::{self, PhantomPlan, Source, SourceError};
 use crate::phantom::PhantomConfig;
@@ -1036,10 +1036,7 @@ fn chart(r: &SoakReport, warm_s: f64, path: &Path) -> std::result::Result<(), St
         .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
-    image::RgbImage::from_raw(w, h, buf)
-        .ok_or_else(|| "chart buffer size".to_string())?
-        .save(path)
-        .map_err(|e| format!("{}: {e}", path.display()))
+    save_rgb(buf, (w, h), path)
 }
 
 #[cfg(test)]
