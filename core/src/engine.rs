@@ -502,9 +502,8 @@ impl Engine {
     /// the metadata supports (at most the bundle's kind) that fits the text model's context.
     pub fn prompt_for(&self, structure: Structure, meta: &ScanMeta) -> (PromptKind, String) {
         let p = &self.manifest.prompt;
-        PromptAttrs::from_meta(structure, meta).build_fitting(p.kind, p.wording, p.scheme, |t| {
-            self.tokenizer.encode(t).is_ok()
-        })
+        PromptAttrs::from_meta(structure, meta)
+            .build_fitting(p.kind, p.wording, p.scheme, |t| self.tokenizer.fits(t))
     }
 
     /// The conditioning vector of a prompt (from the cache, or by running the text graph).

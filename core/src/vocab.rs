@@ -232,11 +232,13 @@ impl Vocab {
 
 /// Split a prompt into lower-case words (see the module docs).
 pub fn split_words(text: &str) -> impl Iterator<Item = String> + '_ {
+    words(text).map(str::to_lowercase)
+}
+
+/// The words of `text` as they stand (not lower-cased): what [`split_words`] lower-cases.
+fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| c.is_whitespace() || c == '-')
-        .map(|w| {
-            w.trim_matches(|c: char| c == '.' || c == ',')
-                .to_lowercase()
-        })
+        .map(|w| w.trim_matches(|c: char| c == '.' || c == ','))
         .filter(|w| !w.is_empty())
 }
 
@@ -270,6 +272,12 @@ impl Tokenizer {
     /// Ids of the words of `text`, unpadded. The empty prompt (P0) gives no ids.
     pub fn ids(&self, text: &str) -> Vec<u32> {
         split_words(text).map(|w| self.vocab.id(&w)).collect()
+    }
+
+    /// Whether `text` fits the text model ([`Tokenizer::encode`] would not refuse it for its
+    /// length); counts words without allocating, for the per-frame prompt choice.
+    pub fn fits(&self, text: &str) -> bool {
+        words(text).nth(self.max_len).is_none()
     }
 
     /// Ids padded with `[PAD]` (0) to [`Tokenizer::max_len`], with the count of real tokens.
@@ -353,6 +361,12 @@ mod tests {
             t.encode(&long),
             Err(VocabError::TooLong { len: 40, .. })
         ));
+        // `fits` agrees with `encode` at the limit, hyphens and stray punctuation included.
+        assert!(!t.fits(&long));
+        let exact = "of-".repeat(t.max_len()) + " . ,";
+        assert!(t.fits(&exact) && t.encode(&exact).is_ok());
+        let over = exact.clone() + " of";
+        assert!(!t.fits(&over) && t.encode(&over).is_err());
     }
 
     #[test]

@@ -206,31 +206,18 @@ pub unsafe extern "C" fn sb_engine_open_pinned(
     out: *mut *mut sb_engine,
 ) -> sb_status {
     guard("sb_engine_open_pinned", None, || {
-        if !out.is_null() {
-            // SAFETY: non-null, writable per the contract.
-            unsafe { out.write(std::ptr::null_mut()) };
-        }
-        if expected_sha256.is_null() {
-            return Err(Error::null("expected_sha256"));
-        }
-        // SAFETY: NUL-terminated per the contract.
-        let pin = unsafe { CStr::from_ptr(expected_sha256) }
-            .to_str()
-            .ok()
-            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .ok_or_else(|| Error::invalid("expected_sha256 is not 64 hex digits"))?;
         // SAFETY: forwarded contract.
-        unsafe { open(path, Some(pin), options, out) }
+        unsafe { open(path, Some(expected_sha256), options, out) }
     })
 }
 
-/// The body of both opens.
+/// The body of both opens; `pin` is `sb_engine_open_pinned`'s `expected_sha256`.
 ///
 /// # Safety
-/// As `sb_engine_open`.
+/// As `sb_engine_open_pinned`.
 unsafe fn open(
     path: *const c_char,
-    pin: Option<&str>,
+    pin: Option<*const c_char>,
     options: *const sb_engine_options,
     out: *mut *mut sb_engine,
 ) -> Result<sb_status> {
@@ -248,6 +235,18 @@ unsafe fn open(
         path.to_str()
             .map_err(|_| Error::invalid("path is not UTF-8"))?,
     );
+    let pin = match pin {
+        None => None,
+        Some(p) if p.is_null() => return Err(Error::null("expected_sha256")),
+        // SAFETY: NUL-terminated per the contract.
+        Some(p) => Some(
+            unsafe { CStr::from_ptr(p) }
+                .to_str()
+                .ok()
+                .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .ok_or_else(|| Error::invalid("expected_sha256 is not 64 hex digits"))?,
+        ),
+    };
     let opts = if options.is_null() {
         sb_engine_options::default()
     } else {

@@ -477,8 +477,7 @@ pub fn prompt(data: &[u8]) -> bool {
     for scheme in [PromptScheme::Camus, PromptScheme::Synthetic] {
         for wording in Wording::ALL {
             // What the engine sends: the richest prompt that fits the text model.
-            let (kind, p) =
-                attrs.build_fitting(max, wording, scheme, |t| tokenizer.encode(t).is_ok());
+            let (kind, p) = attrs.build_fitting(max, wording, scheme, |t| tokenizer.fits(t));
             assert!(kind.index() <= max.index(), "{kind} is richer than {max}");
             if let Some(fields) = kind.fields(scheme) {
                 assert!(
@@ -491,6 +490,7 @@ pub fn prompt(data: &[u8]) -> bool {
                 assert!(p.starts_with(lead), "{p:?} does not start with {lead:?}");
             }
             let (ids, n) = tokenizer.encode(&p).expect("a built prompt tokenises");
+            assert!(tokenizer.fits(&p));
             assert!(n <= tokenizer.max_len() && ids.len() == tokenizer.max_len());
             // Any kind built explicitly tokenises, or is refused only for its length (every
             // word of every prompt is in the vocabulary).
@@ -498,6 +498,7 @@ pub fn prompt(data: &[u8]) -> bool {
                 if let Ok(q) = attrs.build(k, wording, scheme)
                     && let Err(e) = tokenizer.encode(&q)
                 {
+                    assert!(!tokenizer.fits(&q), "{k} {q:?}: fits but does not encode");
                     assert!(
                         tokenizer.ids(&q).len() > tokenizer.max_len(),
                         "{k} prompt {q:?} does not tokenise: {e}"

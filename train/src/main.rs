@@ -928,8 +928,8 @@ fn main() -> Result<()> {
         Command::SdmBench(a) => cmd::sdm::sdm_bench(a),
         Command::Experiment(a) => cmd::sdm::experiment(a),
         Command::Reseal { dir } => {
-            let m = synboost_core::model::bundle::Bundle::reseal(&dir)?;
-            let b = synboost_core::model::bundle::Bundle::open(&dir)?;
+            let b = synboost_core::model::bundle::Bundle::reseal(&dir)?;
+            let m = b.manifest();
             println!(
                 "{} {}: sealed; bundle digest {}",
                 m.name,

@@ -539,7 +539,7 @@ impl Bundle {
     /// verifying every file against it; for bundles written before manifests were sealed
     /// (format version 1). The files and their digests are untouched. Resealing vouches for
     /// the manifest as it stands: do it only on a bundle you trust.
-    pub fn reseal(dir: &Path) -> Result<Manifest, BundleError> {
+    pub fn reseal(dir: &Path) -> Result<Self, BundleError> {
         let mpath = dir.join(MANIFEST);
         let text = std::fs::read_to_string(&mpath).map_err(io(&mpath))?;
         let mut v: serde_json::Value =
@@ -564,7 +564,7 @@ impl Bundle {
         }
         Self::check(&mpath, &manifest)?;
         write_manifest(&mpath, &manifest)?;
-        Ok(Self::open(dir)?.manifest)
+        Self::open(dir)
     }
 
     /// Write the bundle in `dir` (verified first) as one tar file at `out`: the manifest first,
@@ -956,8 +956,8 @@ mod tests {
         assert!(e.contains("64 lower-case hex"), "{e}");
         // Resealing a trusted bundle makes it open again; the files are checked first.
         std::fs::write(&mp, &edited).unwrap();
-        let m = Bundle::reseal(d.path()).unwrap();
-        assert_eq!(m.thresholds[0], 0.25);
+        let b = Bundle::reseal(d.path()).unwrap();
+        assert_eq!(b.manifest().thresholds[0], 0.25);
         std::fs::write(d.path().join("image.onnx"), b"image-graph-bytez").unwrap();
         assert!(matches!(
             Bundle::reseal(d.path()).unwrap_err(),

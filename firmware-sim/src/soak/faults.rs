@@ -160,14 +160,21 @@ pub struct FaultPlan {
     gap_left: u64,
 }
 
-/// Per-frame fault rates (the rest is [`Fault::None`]).
-const RATES: [(f64, &str); 6] = [
-    (0.04, "drop"),
-    (0.03, "duplicate"),
-    (0.03, "corrupt"),
-    (0.03, "resize"),
-    (0.03, "reorder"),
-    (0.04, "invalid"),
+/// Draws one fault of a kind (its variant, when it has one).
+type Draw = fn(&mut FaultPlan) -> Fault;
+
+/// Per-frame fault rates (the rest is [`Fault::None`]), each with how its fault is drawn.
+const RATES: [(f64, Draw); 6] = [
+    (0.04, |_| Fault::Drop),
+    (0.03, |_| Fault::Duplicate),
+    (0.03, |p| {
+        Fault::Corrupt([Corruption::Noise, Corruption::Blank, Corruption::Torn][p.pick(3)])
+    }),
+    (0.03, |_| Fault::Resize),
+    (0.03, |_| Fault::Reorder),
+    (0.04, |p| {
+        Fault::Invalid(Invalid::ALL[p.pick(Invalid::ALL.len())])
+    }),
 ];
 
 impl FaultPlan {
@@ -186,18 +193,9 @@ impl FaultPlan {
     /// The fault of the next tick.
     pub fn next_fault(&mut self) -> Fault {
         let mut u = self.rng.unit();
-        for (p, name) in RATES {
+        for (p, draw) in RATES {
             if u < p {
-                return match name {
-                    "drop" => Fault::Drop,
-                    "duplicate" => Fault::Duplicate,
-                    "corrupt" => Fault::Corrupt(
-                        [Corruption::Noise, Corruption::Blank, Corruption::Torn][self.pick(3)],
-                    ),
-                    "resize" => Fault::Resize,
-                    "reorder" => Fault::Reorder,
-                    _ => Fault::Invalid(Invalid::ALL[self.pick(Invalid::ALL.len())]),
-                };
+                return draw(self);
             }
             u -= p;
         }
@@ -261,7 +259,9 @@ mod tests {
             assert_eq!(f, b.next_fault());
             *counts.entry(f.name()).or_insert(0usize) += 1;
         }
-        for (p, name) in RATES {
+        let mut scratch = FaultPlan::new(1, 80.0);
+        for (p, draw) in RATES {
+            let name = draw(&mut scratch).name();
             let got = counts.get(name).copied().unwrap_or(0) as f64 / n as f64;
             assert!((got - p).abs() < 0.01, "{name}: {got} vs {p}");
         }

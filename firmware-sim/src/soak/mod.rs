@@ -13,7 +13,7 @@
 //!   (`(queue + workers + 1) × service time × 1.5 + 25 ms`), and no result took over a second;
 //! - **flat memory**: resident memory after the warm-up grows by less than `--max-growth-mib`.
 //!
-//! The host side keeps only fixed-size records (one byte per sequence number, a latency
+//! The host side keeps only fixed-size records (one byte per sequence number, core's latency
 //! histogram), so the resident memory measured is the library's. It writes `soak-report.json`
 //! and `soak.png` (memory and latency over time).
 
@@ -38,6 +38,7 @@ use synboost::result::{
 };
 use synboost::stream::{SB_POLICY_DROP_OLDEST, SB_STOP_DRAIN};
 use synboost::types::{SB_NO_TIMESTAMP, SB_VIEW_2CH, SB_VIEW_4CH, SB_VIEW_UNKNOWN, sb_meta};
+use synboost_core::stream::LatencyHistogram;
 
 /// Errors of a soak run (a failed check is not an error: it is in the report).
 #[derive(Debug, thiserror::Error)]
@@ -254,46 +255,6 @@ impl Ledger {
             bit
         };
         before
-    }
-}
-
-/// Latencies in 0.1 ms buckets up to 2 s (fixed size).
-#[derive(Debug)]
-struct Histogram {
-    buckets: Vec<u32>,
-    max_ms: f64,
-    n: u64,
-}
-
-impl Histogram {
-    fn new() -> Self {
-        Self {
-            buckets: vec![0; 20_001],
-            max_ms: 0.0,
-            n: 0,
-        }
-    }
-
-    fn add(&mut self, ms: f64) {
-        let b = ((ms.max(0.0) * 10.0) as usize).min(self.buckets.len() - 1);
-        self.buckets[b] += 1;
-        self.max_ms = self.max_ms.max(ms);
-        self.n += 1;
-    }
-
-    fn quantile(&self, q: f64) -> f64 {
-        if self.n == 0 {
-            return 0.0;
-        }
-        let target = ((self.n as f64 * q).ceil() as u64).max(1);
-        let mut seen = 0u64;
-        for (i, &c) in self.buckets.iter().enumerate() {
-            seen += u64::from(c);
-            if seen >= target {
-                return (i as f64 + 1.0) / 10.0;
-            }
-        }
-        self.max_ms
     }
 }
 
@@ -613,7 +574,7 @@ pub fn run(o: &SoakOptions) -> Result<SoakReport> {
     let ledger = Ledger::with_capacity(expected);
     let tally = Mutex::new(Tally::default());
     let stop = AtomicBool::new(false);
-    let mut hist = Histogram::new();
+    let mut hist = LatencyHistogram::new();
     let mut outcomes = Outcomes::default();
     let mut timeline: Vec<Second> = Vec::with_capacity(o.seconds as usize + 30);
     let mut unknown = 0u64;
@@ -687,7 +648,7 @@ pub fn run(o: &SoakOptions) -> Result<SoakReport> {
                         match info.outcome {
                             SB_OUTCOME_SEGMENTED => {
                                 outcomes.segmented += 1;
-                                hist.add(info.total_ms);
+                                hist.record(Duration::from_secs_f64(info.total_ms.max(0.0) / 1e3));
                                 second.latency_max_ms = second.latency_max_ms.max(info.total_ms);
                                 // Read what a host reads: the structures and measurements.
                                 for s in 0..info.structure_count {
@@ -731,6 +692,12 @@ pub fn run(o: &SoakOptions) -> Result<SoakReport> {
         .count() as u64;
     let repeated = marks.iter().filter(|&&m| m & REPEATED != 0).count() as u64;
 
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (p50, p99, max) = (
+        ms(hist.quantile(0.5)),
+        ms(hist.quantile(0.99)),
+        ms(hist.max()),
+    );
     let service_ms = stats.preprocess_mean_ms + stats.model_mean_ms + stats.postprocess_mean_ms;
     let bound = f64::from(o.queue + o.workers + 1) * service_ms * 1.5 + 25.0;
     let warm_s = (o.seconds * 0.15).max(10.0).min(o.seconds * 0.5);
@@ -821,13 +788,10 @@ pub fn run(o: &SoakOptions) -> Result<SoakReport> {
         },
         Check {
             name: "bounded latency".into(),
-            passed: hist.quantile(0.99) <= bound && hist.max_ms <= 1000.0,
+            passed: p99 <= bound && max <= 1000.0,
             detail: format!(
                 "p99 {:.1} ms ≤ {bound:.1} ms ((queue {} + workers {} + 1) × service {service_ms:.2} ms × 1.5 + 25); max {:.1} ms ≤ 1000",
-                hist.quantile(0.99),
-                o.queue,
-                o.workers,
-                hist.max_ms
+                p99, o.queue, o.workers, max
             ),
         },
         Check {
@@ -884,9 +848,9 @@ pub fn run(o: &SoakOptions) -> Result<SoakReport> {
         ]
         .into_iter()
         .collect(),
-        latency_p50_ms: hist.quantile(0.5),
-        latency_p99_ms: hist.quantile(0.99),
-        latency_max_ms: hist.max_ms,
+        latency_p50_ms: p50,
+        latency_p99_ms: p99,
+        latency_max_ms: max,
         latency_bound_ms: bound,
         service_ms,
         rss_warm_mib: rss_warm,
@@ -1057,16 +1021,7 @@ mod tests {
     }
 
     #[test]
-    fn histogram_quantiles() {
-        let mut h = Histogram::new();
-        for i in 1..=100 {
-            h.add(f64::from(i));
-        }
-        assert!((h.quantile(0.5) - 50.1).abs() < 0.11, "{}", h.quantile(0.5));
-        assert!((h.quantile(0.99) - 99.1).abs() < 0.11);
-        assert_eq!(h.max_ms, 100.0);
-        h.add(5_000.0);
-        assert_eq!(h.max_ms, 5_000.0);
+    fn least_squares_slope() {
         assert!((slope(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]) - 2.0).abs() < 1e-12);
     }
 }
