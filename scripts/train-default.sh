@@ -17,6 +17,11 @@
 # a per-batch cosine decay to 1e-5, batch 16, seed 0; the epoch with the best camus224 val dice
 # at P3 is exported, int8 calibrated on 32 camus224 train frames.
 #
+# The shipped 1.0.x weights were trained on the camus224 masks as they were before their
+# cleaning on 2026-12-02; trained on the cleaned masks, this recipe makes a new model, hence
+# version 1.1.0 (set SYNBOOST_VERSION to override). Its manifest records the fingerprint of the
+# val data every score was measured on (`synboost-train fingerprint` prints the current one).
+#
 # cuda: on a GPU machine without a Rust toolchain, build here with `scripts/gpu-train.sh build`,
 # carry dist/gpu/ there and set SYNBOOST_TRAIN_BIN=dist/gpu/synboost-train; torch 2.11 for
 # Python provides the CUDA libraries. GPU kernels round differently from the CPU's, so a GPU run
@@ -53,5 +58,5 @@ start=$(date +%s)
   --prompt p0,p1,p2,p2,p3,p3 --val-prompt p3 --widths 8,16,48,128,256/128,48,16,8 \
   --augment --schedule cosine --epochs 36 --patience 36 --lr 3e-3 --batch 16 --seed 0
 "$bin" export --run "$out/run" --out "$out/bundle" --calibration-frames 32 \
-  --name synboost-default --version 1.0.0 --val-prompts p0,p1,p2,p3
+  --name synboost-default --version "${SYNBOOST_VERSION:-1.1.0}" --val-prompts p0,p1,p2,p3
 echo "trained and exported in $(( ($(date +%s) - start) / 60 )) min: $out/bundle" >&2

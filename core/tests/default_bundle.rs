@@ -1,10 +1,12 @@
 //! The bundle the project ships, `models/default`, loads in the engine with its checksums
 //! verified, in both variants, within the size and parameter budgets, and its manifest carries
-//! the licence, provenance and validation metrics the README quotes. (That those metrics are
+//! the licence, provenance and validation metrics the README quotes, each with the data it was
+//! measured on. (That those metrics are
 //! what `synboost-train eval` prints is checked against the real data in
 //! `train/tests/default_bundle.rs`.)
 
 use std::path::{Path, PathBuf};
+use synboost_core::data::fingerprint::DataRecord;
 use synboost_core::engine::{Engine, EngineOptions, Variant, VariantChoice};
 use synboost_core::model::bundle::Bundle;
 
@@ -57,6 +59,29 @@ fn default_manifest_states_licence_provenance_and_val_metrics() {
             .as_str()
             .is_some_and(|c| c.contains("eval --bundle"))
     );
+    // Every score says what it was measured on: the cleaned camus224 val split, 200 samples.
+    let data = |v: &serde_json::Value, what: &str| {
+        let d: DataRecord = serde_json::from_value(v["data"].clone())
+            .unwrap_or_else(|e| panic!("{what}: no data record ({e})"));
+        assert_eq!(d.name, "camus224/val", "{what}");
+        assert_eq!(d.samples, 200, "{what}");
+        assert!(d.fingerprint.as_str().starts_with("v1:"), "{what}");
+        d
+    };
+    let top = data(val, "camus224_val");
+    for variant in ["f32", "int8"] {
+        assert_eq!(data(&val[variant], variant), top, "{variant}");
+    }
+    // The training-time score predates the cleaning and says so.
+    let training = &m.metrics["training"]["data"];
+    assert!(
+        training["fingerprint"].is_null()
+            && training["note"]
+                .as_str()
+                .is_some_and(|t| t.contains("before the 2026-12-02 cleaning")),
+        "training score without its data: {training}"
+    );
+    assert_eq!(m.version, "1.0.1");
     for variant in ["f32", "int8"] {
         for kind in ["P0", "P1", "P2", "P3"] {
             let k = &val[variant][kind];

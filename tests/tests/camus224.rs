@@ -1,10 +1,57 @@
 //! The real CAMUS 224² derivative (`SYNBOOST_CAMUS_DIR`) reads completely: 1800 images with their
-//! three masks, view and phase, and per-label pixel totals equal `manifest.csv`.
+//! three masks, view and phase, per-label pixel totals equal `manifest.csv`, and (since the
+//! masks were cleaned on 2026-12-02) every mask is exactly one 8-connected component. The
+//! default model's manifest was scored on exactly this val split (its data fingerprint).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+use synboost_core::data::fingerprint::{DataRecord, fingerprint};
 use synboost_core::data::seed::SeedDataset;
 use synboost_core::data::{SampleSource, scan};
-use synboost_core::{Phase, View};
+use synboost_core::postprocess::largest_component;
+use synboost_core::{Mask, Phase, View};
+
+/// 8-connected foreground components of `m`, by breadth-first flood fill (independent of the
+/// union-find in `postprocess`, which is checked against it).
+fn components8(m: &Mask) -> usize {
+    let (w, h) = (m.width(), m.height());
+    let mut seen = vec![false; w * h];
+    let mut count = 0;
+    let mut queue = VecDeque::new();
+    for start in 0..w * h {
+        if m.data()[start] == 0 || seen[start] {
+            continue;
+        }
+        count += 1;
+        seen[start] = true;
+        queue.push_back(start);
+        while let Some(i) = queue.pop_front() {
+            let (x, y) = ((i % w) as isize, (i / w) as isize);
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    let (nx, ny) = (x + dx, y + dy);
+                    if nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
+                        continue;
+                    }
+                    let j = ny as usize * w + nx as usize;
+                    if m.data()[j] != 0 && !seen[j] {
+                        seen[j] = true;
+                        queue.push_back(j);
+                    }
+                }
+            }
+        }
+    }
+    count
+}
+
+#[test]
+fn components8_counts_diagonal_touching_as_one() {
+    // Two pixels touching at a corner are one 8-connected component; a gap makes two.
+    let m = Mask::new(4, 3, vec![1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1]).unwrap();
+    assert_eq!(components8(&m), 2);
+    assert_eq!(components8(&Mask::zeros(4, 3).unwrap()), 0);
+}
 
 #[test]
 fn reads_all_1800_images_and_matches_manifest() {
@@ -44,6 +91,12 @@ fn reads_all_1800_images_and_matches_manifest() {
                 .filter(|&i| s.masks.iter().filter(|m| m.data()[i] != 0).count() > 1)
                 .count();
             assert_eq!(overlap, 0, "{}", s.id);
+            // Each structure is one region: no speck survived the cleaning.
+            for (k, m) in s.masks.iter().enumerate() {
+                let n = components8(m);
+                assert_eq!(n, 1, "{split}/{} mask_{}: {n} components", s.id, k + 1);
+                assert_eq!(largest_component(m).1, n, "{split}/{} mask_{}", s.id, k + 1);
+            }
         });
         assert!(report.failed.is_empty(), "{:?}", report.failed);
         assert_eq!(report.ok, images);
@@ -65,4 +118,46 @@ fn train_and_val_patients_are_disjoint() {
     let train = SeedDataset::open(&root, "train").unwrap().patients();
     let val = SeedDataset::open(&root, "val").unwrap().patients();
     assert!(val.iter().all(|p| !train.contains(p)));
+}
+
+/// What the bundled model's manifest says its scores were measured on.
+fn default_bundle_record(variant: &str) -> DataRecord {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/default/manifest.json");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let v = &m["metrics"]["camus224_val"];
+    let rec = if variant.is_empty() {
+        &v["data"]
+    } else {
+        &v[variant]["data"]
+    };
+    serde_json::from_value(rec.clone())
+        .unwrap_or_else(|e| panic!("no data record for {variant:?} in the manifest: {e}"))
+}
+
+#[test]
+fn default_bundle_was_scored_on_this_val_split() {
+    let Some(root) = synboost_tests::camus_dir_or_skip() else {
+        return;
+    };
+    let ds = SeedDataset::open(&root, "val").unwrap();
+    let now = fingerprint(&ds, None).unwrap();
+    assert_eq!(now.samples, 200);
+    assert!(now.name.ends_with("/val"), "{}", now.name);
+    // Fingerprints are deterministic.
+    assert_eq!(fingerprint(&ds, None).unwrap(), now);
+    // The train split is other data.
+    let train = fingerprint(&SeedDataset::open(&root, "train").unwrap(), Some(200)).unwrap();
+    assert!(!train.same_data(&now));
+    for variant in ["", "f32", "int8"] {
+        let recorded = default_bundle_record(variant);
+        assert!(
+            recorded.same_data(&now),
+            "the dataset changed since models/default was scored (fingerprint {} vs {}): \
+             re-score it with `synboost-train rescore`",
+            recorded.fingerprint,
+            now.fingerprint
+        );
+        assert_eq!(recorded.samples, now.samples);
+    }
 }

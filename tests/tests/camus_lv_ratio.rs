@@ -119,7 +119,10 @@ fn lv_area_ratio_es_over_ed_follows_the_experts() {
         ef_biplane.bias,
         ef_biplane.mean_abs_diff
     );
-    // Measured with models/default 1.0.0: r 0.792 (bias +0.007); biplane EF r 0.815.
+    // Measured with models/default 1.0.1 on the cleaned masks: ratio r 0.790 (bias +0.012);
+    // area-length EF r 0.792 (bias -1.3); biplane EF r 0.835 (bias -1.4). On the specked masks
+    // (1.0.0) the area-length bias was -6.8 points, most likely from the epicardial specks counted
+    // in the expert LV (area and long axis).
     assert!(
         ratio.pearson_r >= 0.75,
         "ES/ED area ratio r = {}",
@@ -129,5 +132,9 @@ fn lv_area_ratio_es_over_ed_follows_the_experts() {
     assert!(
         ef_biplane.n == 50 && ef_biplane.pearson_r >= 0.75,
         "{ef_biplane:?}"
+    );
+    assert!(
+        ef_single.pearson_r >= 0.75 && ef_single.bias.abs() <= 4.0,
+        "{ef_single:?}"
     );
 }

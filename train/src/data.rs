@@ -855,6 +855,12 @@ impl SampleSource for Mix {
         self.table.len()
     }
 
+    /// `mix of A + B`.
+    fn name(&self) -> String {
+        let parts: Vec<String> = self.sources.iter().map(|s| s.name()).collect();
+        format!("mix of {}", parts.join(" + "))
+    }
+
     fn id(&self, index: usize) -> Option<&str> {
         let (k, j) = self.origin(index)?;
         self.sources.get(k)?.id(j)

@@ -25,6 +25,11 @@
 //!
 //! Samples that fail to decode are skipped with a warning and listed in
 //! [`EvalReport::failed`]; only when none can be scored is the evaluation an error.
+//!
+//! **What it was measured on.** Every report carries a [`DataRecord`] ([`EvalReport::data`]):
+//! the dataset's name and the fingerprint of the samples it scored, so a score recorded
+//! somewhere (a bundle's manifest) can later be told apart from one made on other data
+//! ([`crate::recorded`]).
 
 use crate::model::{ModelError, Network};
 use serde::{Deserialize, Serialize};
@@ -32,6 +37,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use synboost_core::data::fingerprint::{DataRecord, Fingerprinter};
 use synboost_core::data::{Sample, SampleSource};
 use synboost_core::engine::{Engine, EngineError};
 use synboost_core::frame::FrameView;
@@ -348,6 +354,10 @@ pub struct EvalReport {
     pub distance_unit: DistanceUnit,
     /// Per prompt kind, keyed `P0`..`P7`.
     pub per_kind: BTreeMap<String, KindReport>,
+    /// What was scored: the dataset's name and the fingerprint of the samples evaluated, in
+    /// order (`None` only in reports written before fingerprints were recorded).
+    #[serde(default)]
+    pub data: Option<DataRecord>,
 }
 
 impl EvalReport {
@@ -364,29 +374,37 @@ impl EvalReport {
     }
 
     /// The numbers a bundle's manifest records: per prompt kind, the mean dice, the scored
-    /// pairs and the mean dice of each structure, as fractions in [0, 1] exactly as
-    /// `report.json` and the printed table (which rounds them to percent) have them.
+    /// pairs and the mean dice and mean HD95 of each structure, as `report.json` has them
+    /// (dice as fractions in [0, 1]; the printed table rounds them to percent), and under
+    /// `data` what they were measured on ([`DataRecord`]).
     pub fn summary(&self) -> serde_json::Value {
         let kinds: serde_json::Map<String, serde_json::Value> = self
             .per_kind
             .iter()
             .map(|(kind, k)| {
-                let per: serde_json::Map<String, serde_json::Value> = k
-                    .per_structure
-                    .iter()
-                    .map(|(s, r)| (s.clone(), serde_json::json!(finite(r.dice.mean))))
-                    .collect();
+                let per = |f: &dyn Fn(&StructureReport) -> f64| {
+                    k.per_structure
+                        .iter()
+                        .map(|(s, r)| (s.clone(), serde_json::json!(finite(f(r)))))
+                        .collect::<serde_json::Map<String, serde_json::Value>>()
+                };
                 (
                     kind.clone(),
                     serde_json::json!({
                         "mean_dice": finite(k.mean_dice),
                         "pairs": k.pairs,
-                        "dice": per,
+                        "dice": per(&|r| r.dice.mean),
+                        "hd95": per(&|r| r.hd95.mean),
+                        "hd95_unit": self.distance_unit.label(),
                     }),
                 )
             })
             .collect();
-        serde_json::Value::Object(kinds)
+        let mut out = serde_json::Value::Object(kinds);
+        if let Some(d) = &self.data {
+            out["data"] = serde_json::json!(d);
+        }
+        out
     }
 
     /// Write as pretty JSON.
@@ -417,8 +435,12 @@ impl EvalReport {
     /// IoU ×100 (mean ± std), HD95, scored pairs and empty predictions.
     pub fn table(&self) -> String {
         let unit = self.distance_unit.label();
+        let data = self
+            .data
+            .as_ref()
+            .map_or_else(|| "not fingerprinted".to_string(), |d| d.to_string());
         let mut s = format!(
-            "{}: {} samples, threshold {}, postprocess {}\n\n\
+            "{}: {} samples, threshold {}, postprocess {}\ndata: {data}\n\n\
              | Prompt | Structure | Dice (%) | IoU (%) | HD95 ({unit}) | Pairs | Empty pred. |\n\
              |---|---|---|---|---|---|---|\n",
             self.dataset,
@@ -746,6 +768,7 @@ impl Run<'_> {
             model_input: self.input,
             distance_unit,
             per_kind,
+            data: None,
         }
     }
 }
@@ -858,9 +881,11 @@ pub fn evaluate_with(
     let mut failed = Vec::new();
     let mut samples = 0usize;
     let mut reported = 0usize;
+    let mut fingerprint = Fingerprinter::new();
     for index in 0..total {
         match source.load(index) {
             Ok(sample) => {
+                fingerprint.add(&sample);
                 run.add(sample, index)?;
                 samples += 1;
             }
@@ -889,7 +914,10 @@ pub fn evaluate_with(
             failed: failed.len(),
         });
     }
-    let report = run.report(name, samples, failed);
+    let mut report = run.report(name, samples, failed);
+    let data = fingerprint.record(source.name());
+    log::info!("{name}: data {data}");
+    report.data = Some(data);
     for (kind, k) in &report.per_kind {
         log::info!(
             "{name} {kind}: mean dice {:.4} over {} pairs",
@@ -1065,6 +1093,19 @@ pub(crate) mod tests {
                 );
             }
         }
+        // The data record: the two loaded samples (the broken one is not scored), under the
+        // source's name, and the same fingerprint a standalone pass gives.
+        let data = report.data.as_ref().expect("data record");
+        assert_eq!(data.samples, 2);
+        assert_eq!(data.name, "unnamed dataset");
+        let mut f = Fingerprinter::new();
+        src.0.iter().for_each(|s| f.add(s));
+        assert_eq!(data.fingerprint, f.finish());
+        assert!(report.table().contains(data.fingerprint.short()));
+        assert_eq!(
+            report.summary()["data"]["fingerprint"],
+            data.fingerprint.as_str()
+        );
         // Kept: the pairs of the first kind, at the samples' own sizes.
         assert_eq!(preds.len(), 6);
         assert!(preds.iter().all(|p| p.kind == PromptKind::P1));
@@ -1244,5 +1285,81 @@ pub(crate) mod tests {
             matches!(err, EvalError::NoSamples { failed: 1, .. }),
             "{err}"
         );
+    }
+
+    /// A recorded summary checks out against the same evaluation; other data is reported as
+    /// a changed dataset, other numbers on the same data as different scores, an old record
+    /// without a fingerprint as such.
+    #[test]
+    fn recorded_scores_are_checked_data_first() {
+        use crate::recorded::{Mismatch, check};
+        let (_vs, st) = student(None);
+        let src = source();
+        let c = cfg(&[PromptKind::P1, PromptKind::P3]);
+        let (report, _) = evaluate(&st, Device::Cpu, &src, "mem", &c, |_, _| {}).unwrap();
+        let recorded = report.summary();
+        assert_eq!(check("f32", &recorded, &report), Ok(()));
+        assert!(recorded["P3"]["hd95"]["lv"].is_number() || recorded["P3"]["hd95"]["lv"].is_null());
+
+        // One mask pixel less (a speck removed): the dataset changed, whatever the scores.
+        let mut cleaned = source();
+        let m = &mut cleaned.0[0].masks[0];
+        let mut px = m.data().to_vec();
+        let i = px.iter().position(|&v| v == 1).unwrap();
+        px[i] = 0;
+        *m = Mask::new(m.width(), m.height(), px).unwrap();
+        let (now, _) = evaluate(&st, Device::Cpu, &cleaned, "mem", &c, |_, _| {}).unwrap();
+        let err = check("f32", &recorded, &now).unwrap_err();
+        assert!(matches!(err, Mismatch::DatasetChanged { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("the dataset changed since this bundle was scored"),
+            "{text}"
+        );
+        let (a, b) = (report.data.as_ref().unwrap(), now.data.as_ref().unwrap());
+        assert!(
+            text.contains(&format!(
+                "(fingerprint {} vs {})",
+                a.fingerprint, b.fingerprint
+            )),
+            "{text}"
+        );
+
+        // Same data, an edited number: the model scores differently.
+        let mut edited = recorded.clone();
+        let d = edited["P3"]["dice"]["lv"].as_f64().unwrap();
+        edited["P3"]["dice"]["lv"] = serde_json::json!(d + 0.01);
+        let err = check("int8", &edited, &report).unwrap_err();
+        let Mismatch::ScoresDiffer { differences, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(differences.len(), 1, "{differences:?}");
+        assert!(
+            differences[0].starts_with("P3 lv dice: recorded"),
+            "{differences:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("int8: the model scores differently on the same data")
+        );
+
+        // A recorded kind not evaluated now, and a pair count that changed.
+        let mut more = recorded.clone();
+        more["P5"] = recorded["P3"].clone();
+        more["P1"]["pairs"] = serde_json::json!(7);
+        let Err(Mismatch::ScoresDiffer { differences, .. }) = check("f32", &more, &report) else {
+            panic!("expected different scores")
+        };
+        assert_eq!(differences.len(), 2, "{differences:?}");
+
+        // Recorded before fingerprints, or not at all.
+        let mut old = recorded.clone();
+        old.as_object_mut().unwrap().remove("data");
+        let err = check("f32", &old, &report).unwrap_err();
+        assert!(matches!(err, Mismatch::NotFingerprinted { .. }), "{err}");
+        assert!(matches!(
+            check("f32", &serde_json::Value::Null, &report),
+            Err(Mismatch::Missing { .. })
+        ));
     }
 }

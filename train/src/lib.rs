@@ -7,6 +7,7 @@ pub mod data;
 pub mod eval;
 pub mod model;
 pub mod plot;
+pub mod recorded;
 pub mod runtime;
 pub mod sdm;
 pub mod student;

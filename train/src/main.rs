@@ -4,6 +4,8 @@
 //! synboost-train fit    --strategy real|synthetic|pt-ft|mixed --out RUN [--camus DIR] [--synthetic phantom:N|DIR] ...
 //! synboost-train eval   --run RUN [--camus DIR] [--split val] [--prompts p0,p3] [--out REPORT_DIR]
 //! synboost-train export --run RUN --out BUNDLE [--tar FILE] [--calibration-frames N]
+//! synboost-train rescore --bundle BUNDLE --version V --reason TEXT   (same weights, new scores)
+//! synboost-train fingerprint [--data camus] [--split train,val]       (what scores are made on)
 //! synboost-train sdm-train  --data camus|phantom:N|DIR --out SDM_RUN [--size tiny|small|large] [--steps N]
 //! synboost-train sdm-sample --run SDM_RUN --out DATASET [--per-source K] [--sampler ddim:50]
 //! synboost-train experiment --synthetic DATASET --out DIR [fit's flags]   (real, synthetic, pt-ft)
@@ -88,9 +90,16 @@ enum Command {
         /// The bundle folder.
         dir: PathBuf,
     },
+    /// Score a bundle again on camus224 val (f32 and int8) and record the scores, with the
+    /// fingerprint of the data they were measured on, as a new version (same weights), resealed.
+    Rescore(cmd::score::RescoreArgs),
+    /// Print each split's data record: name, samples and the fingerprint scores made on it
+    /// are recorded with.
+    Fingerprint(cmd::score::FingerprintArgs),
 }
 
 mod cmd {
+    pub mod score;
     pub mod sdm;
 }
 
@@ -238,6 +247,11 @@ struct EvalArgs {
     /// Report folder (default: RUN/eval-SPLIT, or BUNDLE-eval-SPLIT-VARIANT).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// With --bundle on camus224 val: compare with the scores the manifest records and fail,
+    /// saying whether the dataset changed since the bundle was scored or the model scores
+    /// differently on the same data.
+    #[arg(long, requires = "bundle")]
+    check_manifest: bool,
 }
 
 #[derive(Args)]
@@ -672,6 +686,37 @@ fn eval(a: EvalArgs) -> Result<()> {
     )?;
     println!("{}", report.table());
     println!("report and overlays in {}", out.display());
+    if a.check_manifest {
+        check_manifest(&a, &report)?;
+    }
+    Ok(())
+}
+
+/// `eval --bundle B --check-manifest`: the fresh report against what B's manifest records.
+fn check_manifest(a: &EvalArgs, report: &synboost_train::eval::EvalReport) -> Result<()> {
+    let Some(bundle) = &a.bundle else {
+        bail!("--check-manifest checks a bundle: give --bundle");
+    };
+    if a.data != "camus" || a.split != "val" || a.limit.is_some() {
+        bail!(
+            "--check-manifest compares with the manifest's {} scores: evaluate --data camus \
+             --split val without --limit",
+            cmd::score::CAMUS_VAL_KEY
+        );
+    }
+    let b = synboost_core::model::bundle::Bundle::open(bundle)?;
+    let recorded = &b.manifest().metrics[cmd::score::CAMUS_VAL_KEY][a.variant.as_str()];
+    synboost_train::recorded::check(&a.variant, recorded, report)?;
+    println!(
+        "manifest check: {} {} {} records the same scores on the same data ({})",
+        b.manifest().name,
+        b.manifest().version,
+        a.variant,
+        report
+            .data
+            .as_ref()
+            .map_or_else(String::new, |d| d.to_string())
+    );
     Ok(())
 }
 
@@ -726,10 +771,15 @@ fn export(a: ExportArgs) -> Result<()> {
         None
     };
     // What training saw: the best validation dice (in libtorch, at the run's val prompt).
+    // The best epoch is chosen in the last phase, on that phase's validation data.
+    let val_data = synboost_train::trainer::recorded_val_data(&state)
+        .pop()
+        .flatten();
     let info_metrics = serde_json::json!({
         "best_val_dice": state.history.iter().map(|r| r.val_dice).fold(0.0, f64::max),
         "val_kind": state.config.get("val_kind"),
         "epochs": state.history.len(),
+        "data": val_data,
     });
     // Weights trained (or validated, or calibrated) on CAMUS carry its licence.
     let trained_on_camus =
@@ -770,7 +820,8 @@ fn export(a: ExportArgs) -> Result<()> {
     let m = match (kinds.is_empty(), a.camus.as_deref()) {
         (false, Some(camus)) => {
             let mut metrics = serde_json::json!({ "training": info_metrics });
-            metrics["camus224_val"] = bundle_val_metrics(&a.out, &m, camus, &kinds)?;
+            metrics[cmd::score::CAMUS_VAL_KEY] =
+                cmd::score::bundle_val_metrics(&a.out, &m, camus, &kinds)?;
             synboost_core::model::bundle::Bundle::set_metrics(&a.out, metrics)?
         }
         (false, None) => {
@@ -790,58 +841,6 @@ fn export(a: ExportArgs) -> Result<()> {
         m.files.len()
     );
     Ok(())
-}
-
-/// Evaluate the bundle in `dir` with core's engine (tract), f32 and (if present) int8, on
-/// camus224 val at `kinds`; print each table and return what the manifest records: per
-/// variant, [`EvalReport::summary`](synboost_train::eval::EvalReport::summary), and the command
-/// that prints the same numbers.
-fn bundle_val_metrics(
-    dir: &Path,
-    manifest: &synboost_core::model::bundle::Manifest,
-    camus: &Path,
-    kinds: &[PromptKind],
-) -> Result<serde_json::Value> {
-    let src = source("camus", Some(camus), "val", manifest.spec.input.width, 0)?;
-    let list = kinds
-        .iter()
-        .map(|k| k.to_string().to_lowercase())
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut out = serde_json::json!({
-        "data": "camus224 val (50 patients, 2CH and 4CH at ED and ES)",
-        "command": format!("synboost-train eval --bundle BUNDLE --variant VARIANT --prompts {list}"),
-    });
-    for (variant, choice, role) in [
-        ("f32", VariantChoice::F32, "image"),
-        ("int8", VariantChoice::Int8, "image_int8"),
-    ] {
-        if !manifest.files.iter().any(|f| f.role == role) {
-            continue;
-        }
-        let opts = EngineOptions {
-            variant: choice,
-            ..Default::default()
-        };
-        let mut engine =
-            Engine::open(dir, opts).with_context(|| format!("opening {}", dir.display()))?;
-        let cfg = EvalConfig {
-            kinds: kinds.to_vec(),
-            ..Default::default()
-        };
-        let name = format!("camus (val), {} {variant}", dir.display());
-        let (r, _) = evaluate_with(
-            Backend::Bundle(&mut engine),
-            src.as_ref(),
-            &name,
-            &cfg,
-            |_, _| {},
-        )?;
-        println!("{}", r.table());
-        out["samples"] = serde_json::json!(r.samples);
-        out[variant] = r.summary();
-    }
-    Ok(out)
 }
 
 /// Parameters of a built architecture (the variables PyTorch would count as parameters).
@@ -927,6 +926,8 @@ fn main() -> Result<()> {
         Command::SdmSample(a) => cmd::sdm::sdm_sample(a),
         Command::SdmBench(a) => cmd::sdm::sdm_bench(a),
         Command::Experiment(a) => cmd::sdm::experiment(a),
+        Command::Rescore(a) => cmd::score::rescore(a),
+        Command::Fingerprint(a) => cmd::score::fingerprint_cmd(a),
         Command::Reseal { dir } => {
             let b = synboost_core::model::bundle::Bundle::reseal(&dir)?;
             let m = b.manifest();

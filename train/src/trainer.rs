@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use synboost_core::data::SampleSource;
+use synboost_core::data::fingerprint::{DataRecord, fingerprint};
 use synboost_core::prompt::PromptKind;
 use synboost_core::structure::Structure;
 use tch::nn::{OptimizerConfig, VarStore};
@@ -201,6 +202,9 @@ pub enum TrainError {
     /// The saved state does not fit this run.
     #[error("cannot resume: {0}")]
     Resume(String),
+    /// A validation sample could not be read while fingerprinting the validation data.
+    #[error("fingerprinting the validation data: {0}")]
+    Fingerprint(#[from] synboost_core::data::DataError),
     /// A loss became NaN or infinite.
     #[error("{phase} epoch {epoch}: the loss is not finite (learning rate {lr} too high?)")]
     Diverged {
@@ -336,6 +340,13 @@ impl SampleSource for Take {
     fn len(&self) -> usize {
         self.inner.len().min(self.n)
     }
+    fn name(&self) -> String {
+        if self.n < self.inner.len() {
+            format!("{} (first {})", self.inner.name(), self.n)
+        } else {
+            self.inner.name()
+        }
+    }
     fn id(&self, index: usize) -> Option<&str> {
         if index < self.len() {
             self.inner.id(index)
@@ -427,8 +438,45 @@ fn bar(len: u64, show: bool, prefix: String) -> ProgressBar {
     pb
 }
 
+/// The validation data record of each phase of a saved run (`None` for a phase of a run
+/// started before fingerprints were recorded).
+pub fn recorded_val_data(state: &RunState) -> Vec<Option<DataRecord>> {
+    state.config["phases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| serde_json::from_value(p["val_data"].clone()).ok())
+        .collect()
+}
+
+/// A run resumes only on the validation data it started on: its best epoch and the plateau
+/// and early-stopping counters were all decided on those dice.
+fn check_val_data(state: &RunState, now: &[DataRecord]) -> Result<(), TrainError> {
+    let was = recorded_val_data(state);
+    for (i, n) in now.iter().enumerate() {
+        match was.get(i).cloned().flatten() {
+            Some(w) if !w.same_data(n) => {
+                return Err(TrainError::Resume(format!(
+                    "phase {i}: the validation data changed since this run started \
+                     (fingerprint {} vs {}; was {w}, now {n}); its best epoch was chosen on other \
+                     data. Start a new run (--init RUN/last.safetensors keeps the weights)",
+                    w.fingerprint, n.fingerprint
+                )));
+            }
+            Some(_) => {}
+            None => log::warn!(
+                "phase {i}: the run recorded no validation data fingerprint (started before \
+                 fingerprints were); resuming on {n} unchecked"
+            ),
+        }
+    }
+    Ok(())
+}
+
 /// Run the phases, resuming from `run`'s saved state when `resume` is set; with `distill`,
-/// the network learns from the teacher's logits as well as the truth.
+/// the network learns from the teacher's logits as well as the truth. The validation data of
+/// every phase is fingerprinted first and recorded in the run's state (`val_data`); resuming
+/// on other validation data is an error.
 pub fn train(
     vs: &mut VarStore,
     net: &Network,
@@ -443,6 +491,11 @@ pub fn train(
         d.validate().map_err(TrainError::Resume)?;
     }
     let arch = net.architecture();
+    // What every phase's validation dice is measured on (model selection depends on it).
+    let val_data = phases
+        .iter()
+        .map(|p| fingerprint(p.val.as_ref(), cfg.val_limit))
+        .collect::<Result<Vec<DataRecord>, _>>()?;
     let mut state = match (resume, run.load_state()?) {
         (true, Some(s)) => {
             if s.arch != arch {
@@ -450,6 +503,7 @@ pub fn train(
                     "the saved spec differs from this model's".into(),
                 ));
             }
+            check_val_data(&s, &val_data)?;
             RunDir::load_weights(vs, &run.last())?;
             log::info!(
                 "resuming phase {} after epoch {} (lr {})",
@@ -479,9 +533,9 @@ pub fn train(
                 "val_kind": cfg.val_kind,
                 "seed": cfg.seed,
                 "augment": cfg.augment,
-                "phases": phases.iter().map(|p| serde_json::json!({
+                "phases": phases.iter().zip(&val_data).map(|(p, v)| serde_json::json!({
                     "name": p.name, "data": p.data, "train_samples": p.train.len(),
-                    "val_samples": p.val.len(), "config": p.config,
+                    "val_samples": p.val.len(), "val_data": v, "config": p.config,
                 })).collect::<Vec<_>>(),
             }),
             phase: 0,

@@ -1,10 +1,14 @@
 //! The shipped bundle, `models/default`, scores on camus224 val exactly what its manifest says:
-//! `synboost-train eval --bundle models/default` is run for f32 and int8 at P0–P3 and its
-//! `report.json` is compared with the manifest's `metrics.camus224_val`. Needs the real data
+//! `synboost-train eval --bundle models/default --check-manifest` is run for f32 and int8 at
+//! P0–P3 and its `report.json` is compared with the manifest's `metrics.camus224_val`, data
+//! fingerprint first: a failure says either that the dataset changed since the bundle was
+//! scored, or that the model scores differently on the same data. Needs the real data
 //! (`SYNBOOST_CAMUS_DIR`); with `SYNBOOST_REQUIRE_DATA=1` its absence fails the test.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use synboost_train::eval::EvalReport;
+use synboost_train::recorded::check;
 
 fn camus() -> Option<PathBuf> {
     let dir = std::env::var_os("SYNBOOST_CAMUS_DIR").map(PathBuf::from);
@@ -25,14 +29,6 @@ fn bundle() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/default")
 }
 
-fn close(a: &serde_json::Value, b: &serde_json::Value, what: &str) {
-    let (x, y) = (a.as_f64(), b.as_f64());
-    assert!(
-        matches!((x, y), (Some(x), Some(y)) if (x - y).abs() < 1e-9),
-        "{what}: manifest {a} vs eval {b}"
-    );
-}
-
 #[test]
 fn default_bundle_scores_what_its_manifest_says() {
     let Some(camus) = camus() else { return };
@@ -48,39 +44,42 @@ fn default_bundle_scores_what_its_manifest_says() {
     let tmp = tempfile::tempdir().unwrap();
     for variant in ["f32", "int8"] {
         let out = tmp.path().join(variant);
-        let st = Command::new(env!("CARGO_BIN_EXE_synboost-train"))
+        // `--check-manifest` makes eval itself compare; its message says whether the data or
+        // the model changed.
+        let run = Command::new(env!("CARGO_BIN_EXE_synboost-train"))
             .args(["eval", "--bundle"])
             .arg(bundle())
             .args(["--variant", variant, "--prompts", "p0,p1,p2,p3", "--out"])
             .arg(&out)
             .arg("--camus")
             .arg(&camus)
-            .status()
+            .arg("--check-manifest")
+            .output()
             .expect("run synboost-train eval");
-        assert!(st.success(), "eval {variant} failed");
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
-                .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        let report = EvalReport::read_json(&out.join("report.json"))
+            .unwrap_or_else(|e| panic!("eval {variant} wrote no report ({e}): {stderr}"));
         for kind in ["P0", "P1", "P2", "P3"] {
-            let got = &report["per_kind"][kind];
-            let want = &recorded[variant][kind];
             assert_eq!(
-                got["pairs"], 600,
+                report.per_kind[kind].pairs, 600,
                 "{variant} {kind}: 50 patients × 4 images × 3"
             );
-            assert_eq!(want["pairs"], got["pairs"], "{variant} {kind}");
-            close(
-                &want["mean_dice"],
-                &got["mean_dice"],
-                &format!("{variant} {kind}"),
-            );
-            for s in ["lv", "myo", "la"] {
-                close(
-                    &want["dice"][s],
-                    &got["per_structure"][s]["dice"]["mean"],
-                    &format!("{variant} {kind} {s}"),
-                );
-            }
         }
+        // The same comparison in-process, for the precise message.
+        if let Err(m) = check(variant, &recorded[variant], &report) {
+            panic!("models/default: {m}");
+        }
+        assert!(
+            run.status.success(),
+            "eval --check-manifest {variant} failed: {stderr}"
+        );
+        assert!(
+            stdout.contains("manifest check:") && stdout.contains("same scores on the same data"),
+            "{stdout}"
+        );
+        // The printed table names the data it was measured on.
+        let data = report.data.as_ref().expect("data record");
+        assert!(stdout.contains(&format!("data: {data}")), "{stdout}");
     }
 }

@@ -152,6 +152,15 @@ impl SampleSource for CamusRaw {
         self.entries.len()
     }
 
+    /// `raw CAMUS <root folder name>`.
+    fn name(&self) -> String {
+        let root = self.root.file_name().map_or_else(
+            || self.root.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        format!("raw CAMUS {root}")
+    }
+
     fn id(&self, index: usize) -> Option<&str> {
         self.entries.get(index).map(|e| e.id.as_str())
     }

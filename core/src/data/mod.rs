@@ -12,6 +12,7 @@
 //! iteration goes on, and [`scan`] counts and reports every failure.
 
 pub mod camus;
+pub mod fingerprint;
 pub mod metaimage;
 pub mod nifti;
 pub mod seed;
@@ -171,6 +172,12 @@ pub trait SampleSource: Send + Sync {
 
     /// Id of sample `index` (no decoding).
     fn id(&self, index: usize) -> Option<&str>;
+
+    /// A short human-readable name of the dataset and split (e.g. `camus224/val`), recorded
+    /// next to every score made on it ([`fingerprint::DataRecord`]).
+    fn name(&self) -> String {
+        "unnamed dataset".into()
+    }
 
     /// Decode sample `index`.
     fn load(&self, index: usize) -> Result<Sample, DataError>;

@@ -479,15 +479,72 @@ impl Bundle {
     /// record what the finished bundle itself scores, which can only be measured once its
     /// files exist.
     pub fn set_metrics(dir: &Path, metrics: serde_json::Value) -> Result<Manifest, BundleError> {
+        Self::amend(dir, "metrics", |m| m.metrics = metrics)
+    }
+
+    /// Record new scores of the same weights as a new version of the bundle in directory `dir`
+    /// (verified first): `metrics` replaces the manifest's, `version` its version, and an entry
+    /// `{version, previous_version, at, reason}` is appended to `provenance.rescored`; the
+    /// manifest is resealed, the model files and their digests are untouched. The bundle digest
+    /// changes, which is why the version must (an error otherwise): a host pinning the old
+    /// digest keeps loading only the old manifest. Returns the bundle as reopened.
+    pub fn rescore(
+        dir: &Path,
+        version: &str,
+        metrics: serde_json::Value,
+        reason: &str,
+    ) -> Result<Self, BundleError> {
+        let current = Self::open(dir)?.manifest.version;
+        if current == version {
+            return Err(BundleError::Inconsistent {
+                path: dir.join(MANIFEST),
+                message: format!(
+                    "re-scoring changes the manifest and so the bundle digest: give a version \
+                     other than the current {current}"
+                ),
+            });
+        }
+        Self::amend(dir, "version", |m| {
+            let entry = serde_json::json!({
+                "version": version,
+                "previous_version": m.version,
+                "at": crate::model::export::now_rfc3339(),
+                "reason": reason,
+            });
+            if !m.provenance.is_object() {
+                m.provenance = serde_json::json!({ "recorded": m.provenance.take() });
+            }
+            match m
+                .provenance
+                .get_mut("rescored")
+                .and_then(|r| r.as_array_mut())
+            {
+                Some(list) => list.push(entry),
+                None => m.provenance["rescored"] = serde_json::json!([entry]),
+            }
+            m.version = version.to_string();
+            m.metrics = metrics;
+        })?;
+        Self::open(dir)
+    }
+
+    /// Verify the bundle directory `dir`, apply `edit` to its manifest and write it back,
+    /// sealed. `what` names the edit in the error for a tar bundle.
+    fn amend(
+        dir: &Path,
+        what: &str,
+        edit: impl FnOnce(&mut Manifest),
+    ) -> Result<Manifest, BundleError> {
         let mpath = dir.join(MANIFEST);
         if !dir.is_dir() {
             return Err(BundleError::Inconsistent {
                 path: mpath,
-                message: "metrics can only be set on a bundle directory".into(),
+                message: format!("the {what} can only be changed in a bundle directory"),
             });
         }
         let mut manifest = Self::open(dir)?.manifest;
-        manifest.metrics = metrics;
+        edit(&mut manifest);
+        Self::check(&mpath, &manifest)?;
         write_manifest(&mpath, &manifest)?;
         Ok(manifest)
     }
@@ -854,6 +911,49 @@ mod tests {
         let tar = d.path().join("b.tar");
         std::fs::write(&tar, b"x").unwrap();
         assert!(Bundle::set_metrics(&tar, serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn rescoring_is_a_new_version_with_the_same_files_and_a_new_digest() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path());
+        let before = Bundle::open(d.path()).unwrap();
+        let old = before.manifest().clone();
+        let m = serde_json::json!({"camus224_val": {"f32": {"P3": {"mean_dice": 0.91}}}});
+        // The same version is refused, and nothing is written.
+        let e = Bundle::rescore(d.path(), &old.version, m.clone(), "masks cleaned").unwrap_err();
+        assert!(e.to_string().contains("give a version"), "{e}");
+        assert_eq!(Bundle::open(d.path()).unwrap().digest(), before.digest());
+        let b = Bundle::rescore(d.path(), "9.9.1", m.clone(), "masks cleaned").unwrap();
+        let n = b.manifest();
+        assert_eq!(n.version, "9.9.1");
+        assert_eq!(n.metrics, m);
+        assert_eq!(n.files, old.files, "model files untouched");
+        assert_eq!(n.created, old.created);
+        assert_ne!(b.digest(), before.digest());
+        let r = &n.provenance["rescored"];
+        assert_eq!(r[0]["previous_version"], old.version.as_str());
+        assert_eq!(r[0]["version"], "9.9.1");
+        assert_eq!(r[0]["reason"], "masks cleaned");
+        // A second re-score appends.
+        let b = Bundle::rescore(d.path(), "9.9.2", m, "again").unwrap();
+        assert_eq!(
+            b.manifest().provenance["rescored"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        // The seal holds: an edit by hand is still refused.
+        let p = d.path().join(MANIFEST);
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("9.9.2", "9.9.3");
+        std::fs::write(&p, text).unwrap();
+        assert!(matches!(
+            Bundle::open(d.path()),
+            Err(BundleError::Seal { .. })
+        ));
     }
 
     #[test]

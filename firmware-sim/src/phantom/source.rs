@@ -159,6 +159,17 @@ impl SampleSource for PhantomSource {
         self.ids.len()
     }
 
+    /// `phantom: N patients from #F, S², seed X`.
+    fn name(&self) -> String {
+        format!(
+            "phantom: {} patients from #{}, {}², seed {}",
+            self.ids.len() / FRAMES.len(),
+            self.first_patient,
+            self.size,
+            self.seed
+        )
+    }
+
     fn id(&self, index: usize) -> Option<&str> {
         self.ids.get(index).map(String::as_str)
     }
