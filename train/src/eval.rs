@@ -1310,7 +1310,7 @@ pub(crate) mod tests {
         *m = Mask::new(m.width(), m.height(), px).unwrap();
         let (now, _) = evaluate(&st, Device::Cpu, &cleaned, "mem", &c, |_, _| {}).unwrap();
         let err = check("f32", &recorded, &now).unwrap_err();
-        assert!(matches!(err, Mismatch::DatasetChanged { .. }), "{err}");
+        assert!(matches!(*err, Mismatch::DatasetChanged { .. }), "{err}");
         let text = err.to_string();
         assert!(
             text.contains("the dataset changed since this bundle was scored"),
@@ -1330,7 +1330,7 @@ pub(crate) mod tests {
         let d = edited["P3"]["dice"]["lv"].as_f64().unwrap();
         edited["P3"]["dice"]["lv"] = serde_json::json!(d + 0.01);
         let err = check("int8", &edited, &report).unwrap_err();
-        let Mismatch::ScoresDiffer { differences, .. } = &err else {
+        let Mismatch::ScoresDiffer { differences, .. } = &*err else {
             panic!("{err}")
         };
         assert_eq!(differences.len(), 1, "{differences:?}");
@@ -1347,7 +1347,8 @@ pub(crate) mod tests {
         let mut more = recorded.clone();
         more["P5"] = recorded["P3"].clone();
         more["P1"]["pairs"] = serde_json::json!(7);
-        let Err(Mismatch::ScoresDiffer { differences, .. }) = check("f32", &more, &report) else {
+        let Mismatch::ScoresDiffer { differences, .. } = *check("f32", &more, &report).unwrap_err()
+        else {
             panic!("expected different scores")
         };
         assert_eq!(differences.len(), 2, "{differences:?}");
@@ -1356,10 +1357,8 @@ pub(crate) mod tests {
         let mut old = recorded.clone();
         old.as_object_mut().unwrap().remove("data");
         let err = check("f32", &old, &report).unwrap_err();
-        assert!(matches!(err, Mismatch::NotFingerprinted { .. }), "{err}");
-        assert!(matches!(
-            check("f32", &serde_json::Value::Null, &report),
-            Err(Mismatch::Missing { .. })
-        ));
+        assert!(matches!(*err, Mismatch::NotFingerprinted { .. }), "{err}");
+        let err = check("f32", &serde_json::Value::Null, &report).unwrap_err();
+        assert!(matches!(*err, Mismatch::Missing { .. }), "{err}");
     }
 }

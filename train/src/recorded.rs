@@ -96,8 +96,19 @@ impl std::error::Error for Mismatch {}
 /// Compare `recorded` (one variant's entry of a manifest's `metrics.camus224_val`, as
 /// [`EvalReport::summary`] wrote it) with `report`, a fresh evaluation of the same variant:
 /// first the data, then every recorded kind's pairs, mean dice and per-structure dice (and
-/// HD95 where recorded). `Ok` when both agree within [`SCORE_TOLERANCE`].
+/// HD95 where recorded). `Ok` when both agree within [`SCORE_TOLERANCE`]; the mismatch is
+/// boxed (it carries two data records).
 pub fn check(
+    variant: &str,
+    recorded: &serde_json::Value,
+    report: &EvalReport,
+) -> Result<(), Box<Mismatch>> {
+    compare(variant, recorded, report).map_err(Box::new)
+}
+
+// Boxed once, at the public boundary ([`check`]).
+#[allow(clippy::result_large_err)]
+fn compare(
     variant: &str,
     recorded: &serde_json::Value,
     report: &EvalReport,
