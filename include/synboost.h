@@ -9,6 +9,28 @@
  * in sb_last_error()); handles are created through an out-pointer and destroyed through a
  * pointer to the handle, which is set to NULL; structs begin with struct_size (= sizeof, or
  * filled by the matching *_defaults function). Nothing here aborts the host.
+ *
+ * Threads and callbacks (each rule is repeated next to its function):
+ *  - Engines and streams may be used from any thread, concurrently, except that a handle's
+ *    close (sb_engine_close, sb_stream_close) must not run alongside another call on it.
+ *  - Error messages: sb_last_error() is the calling thread's own; sb_engine_last_error() and
+ *    sb_stream_last_error() copy the handle's message for the calling thread. Each pointer
+ *    stays valid until the same thread's next failing call (sb_last_error) or next
+ *    *_last_error call, whatever other threads do. Never free them.
+ *  - The library's threads (stream workers, delivery, each stream's callback thread, the
+ *    inference pool) have stacks of at least 8 MiB (the soft RLIMIT_STACK when larger, up to
+ *    256 MiB): a callback has the room a host thread has.
+ *  - A result callback runs on its stream's own thread, one call at a time, in push order; its
+ *    result is lent (sb_result_free on it is SB_ERR_STATE); it may push and call accessors but
+ *    not stop, close or poll its own stream (SB_ERR_STATE). When sb_stream_stop or
+ *    sb_stream_close returns, it is not running and is never called again. A slow one holds
+ *    back only later results, which are bounded by result_capacity (see sb_result_callback).
+ *  - The log callback runs on whichever thread logs (the library's, or the host's own during
+ *    an sb_* call), possibly concurrently; it may call sb_* functions except
+ *    sb_set_log_callback (SB_ERR_STATE). Once sb_set_log_callback returns, the previous
+ *    callback is not running and is never called again.
+ *  - Every size the caller chooses is checked against a documented limit, and memory it sizes
+ *    is allocated fallibly: SB_ERR_NO_MEMORY, never an abort.
  */
 
 #ifndef SYNBOOST_H
@@ -46,6 +68,26 @@
 #define SB_FLAG_UNCALIBRATED 8
 
 /**
+ * The frame has the same timestamp as the previous frame of its view (the scanner re-sent
+ * it): segmented and measured, but not counted again for cycles, heart rate or temporal
+ * consistency (informational).
+ */
+#define SB_FLAG_DUPLICATE 16
+
+/**
+ * Cycle detection of the frame's view started over here: its timestamp went backwards, or it
+ * came more than 1 s after the previous frame of its view. Heart rate and cycles are measured
+ * afresh from this frame on (informational).
+ */
+#define SB_FLAG_RESTARTED 32
+
+/**
+ * The flags that do not make a frame unreliable: `SB_FLAG_UNCALIBRATED | SB_FLAG_DUPLICATE |
+ * SB_FLAG_RESTARTED`.
+ */
+#define SB_FLAGS_INFORMATIONAL ((8 | 16) | 32)
+
+/**
  * No timestamp (`sb_frame.timestamp_ns`).
  */
 #define SB_NO_TIMESTAMP INT64_MIN
@@ -58,7 +100,8 @@ typedef struct sb_engine sb_engine;
 
 /**
  * A frame's result. Owned by the caller after `sb_stream_poll` or `sb_engine_segment` (free
- * it with `sb_result_free`); borrowed for the duration of a result callback.
+ * it with `sb_result_free`); borrowed for the duration of a result callback (the library
+ * frees it when the callback returns; `sb_result_free` on it is refused).
  */
 typedef struct sb_result sb_result;
 
@@ -190,8 +233,10 @@ typedef struct sb_frame {
      */
     size_t data_size;
     /**
-     * Capture time in nanoseconds (any epoch), or `SB_NO_TIMESTAMP`; results carry it at
-     * microsecond precision.
+     * Capture time in nanoseconds (any epoch), or `SB_NO_TIMESTAMP`; results carry it rounded
+     * toward zero to whole microseconds (every other value stays a timestamp). A frame with
+     * the same timestamp as the previous frame of its view is taken as a re-sent frame
+     * (`SB_FLAG_DUPLICATE`).
      */
     int64_t timestamp_ns;
 } sb_frame;
@@ -274,7 +319,10 @@ typedef uint32_t sb_log_level;
 
 /**
  * Receives a log message: its level, the module it comes from and the text (both borrowed for
- * the call). May be called from any of the library's threads, concurrently.
+ * the call). Called on whichever thread logs: the library's own (stacks of at least 8 MiB) or
+ * the host's, inside an `sb_*` call; possibly on several at once. It may call `sb_*`
+ * functions (their failures are not logged back into it) except `sb_set_log_callback`
+ * (`SB_ERR_STATE`); it must return (no longjmp, no C++ exception).
  */
 typedef void (*sb_log_callback)(sb_log_level level,
                                 const char *target,
@@ -304,8 +352,8 @@ typedef struct sb_measurements {
      */
     sb_units units;
     /**
-     * `SB_FLAG_*` bits; the frame is reliable when no bit other than `SB_FLAG_UNCALIBRATED`
-     * is set.
+     * `SB_FLAG_*` bits; the frame is reliable when no bit outside `SB_FLAGS_INFORMATIONAL` is
+     * set.
      */
     uint32_t flags;
     /**
@@ -510,7 +558,8 @@ typedef struct sb_result_info {
      */
     uint64_t seq;
     /**
-     * The frame's timestamp (kept at microsecond precision), or `SB_NO_TIMESTAMP`.
+     * The frame's timestamp rounded toward zero to whole microseconds, or `SB_NO_TIMESTAMP`
+     * (only when the frame had none).
      */
     int64_t timestamp_ns;
     /**
@@ -616,11 +665,27 @@ typedef struct sb_structure_result {
 typedef uint32_t sb_queue_policy;
 
 /**
- * Called on the library's delivery thread with each result, in push order. `result` is
- * borrowed for the call only (do not free it); `user_data` is the config's. The callback
- * must return (no longjmp, no C++ exception) and should be quick. It may push into its
- * stream; `sb_stream_stop` and `sb_stream_close` of its own stream return `SB_ERR_STATE`
- * there (they wait for the thread the callback runs on).
+ * Called with each result of a stream, in push order. The rules:
+ *
+ * - **Thread**: one thread of the stream's own (never the host's, never two calls at once),
+ *   with a stack of at least 8 MiB (the soft `RLIMIT_STACK` when larger, up to 256 MiB), as
+ *   large as a thread the host starts itself. `user_data` is the config's.
+ * - **The result** is lent for the call: valid until the callback returns, then freed by the
+ *   library. `sb_result_free` on it is `SB_ERR_STATE` (it stays valid); copy what you need
+ *   (`sb_result_copy_mask`).
+ * - **May call**: the `sb_result_*` accessors on it; `sb_stream_push` into any stream, its
+ *   own included (under `SB_POLICY_BLOCK` a push into its own stream that would wait for
+ *   results is `SB_ERR_QUEUE_FULL`: it would wait for itself); `sb_stream_get_stats`;
+ *   `sb_engine_segment`; the `*_last_error` functions; anything on other streams and engines.
+ * - **Must not**: `sb_stream_stop` or `sb_stream_close` of its own stream (`SB_ERR_STATE`,
+ *   nothing stopped: they wait for this thread); `sb_stream_poll` (`SB_ERR_STATE`: callback
+ *   streams are not polled); longjmp or throw out of it (return instead).
+ * - **Pace**: a slow callback holds back only later results, never the scanner thread or the
+ *   workers. Results waiting for it are bounded by `result_capacity`: beyond that the oldest
+ *   is dropped unread (`unread_dropped`; its `seq` is missing from what the callback sees),
+ *   except under `SB_POLICY_BLOCK`, where pushes wait instead.
+ * - **End**: once `sb_stream_stop` or `sb_stream_close` has returned, the callback is not
+ *   running and is never called again, so `user_data` may be freed.
  */
 typedef void (*sb_result_callback)(const struct sb_result *result,
                                    void *user_data);
@@ -638,7 +703,8 @@ typedef struct sb_stream_config {
      */
     sb_queue_policy policy;
     /**
-     * Frames waiting for a worker, 1 to 4096 (default 4).
+     * Frames waiting for a worker, 1 to 4096 (default 4). The stream holds at most
+     * `queue_capacity + workers` frames in flight.
      */
     uint32_t queue_capacity;
     /**
@@ -650,12 +716,15 @@ typedef struct sb_stream_config {
      */
     sb_structures structures;
     /**
-     * Results kept for `sb_stream_poll`, 1 to 65536 (default 64); when full the oldest unread
-     * is dropped, except under `SB_POLICY_BLOCK`, which waits for the reader.
+     * Finished results waiting for the reader (`sb_stream_poll`, or the callback), 1 to 65536
+     * (default 64); when full the oldest unread is dropped (`unread_dropped`), except under
+     * `SB_POLICY_BLOCK`, where pushes wait for the reader instead.
      */
     uint32_t result_capacity;
     /**
-     * Bytes preallocated per frame buffer (default 0: sized by the first frames).
+     * Bytes preallocated per frame buffer, at most `max_frame_bytes` and 1 GiB (default 0:
+     * sized by the first frames). The stream holds `queue_capacity + workers + 1` buffers,
+     * allocated fallibly: more than the machine has is `SB_ERR_NO_MEMORY`.
      */
     size_t frame_bytes;
     /**
@@ -705,15 +774,19 @@ typedef struct sb_stream_stats {
      */
     uint64_t discarded;
     /**
-     * Results dropped because they were not polled in time.
+     * Results dropped before the reader had them: not polled in time, a callback too slow
+     * for `result_capacity`, or a discarding stop of a callback stream. Their frames count in
+     * `processed`, `failed`, `dropped` or `discarded` as they were.
      */
     uint64_t unread_dropped;
     /**
-     * Frames queued or being segmented now.
+     * Frames queued or being segmented now (at most `queue_capacity + workers`); finished
+     * results waiting for the reader are not in flight.
      */
     uint64_t in_flight;
     /**
-     * Push-to-result latency of segmented frames: median.
+     * Push-to-delivery latency (result pollable, or callback called) of segmented frames
+     * that were delivered: median.
      */
     double latency_p50_ms;
     /**
@@ -925,6 +998,12 @@ typedef uint32_t sb_stop_mode;
 #define SB_ERR_INTERNAL -10
 
 /**
+ * Memory for a size the caller chose (`sb_stream_config.frame_bytes`, a frame's copy) could
+ * not be had; nothing was allocated or taken.
+ */
+#define SB_ERR_NO_MEMORY -11
+
+/**
  * Drop the oldest queued frame (live scanning; the default).
  */
 #define SB_POLICY_DROP_OLDEST 0
@@ -935,7 +1014,10 @@ typedef uint32_t sb_stop_mode;
 #define SB_POLICY_REJECT 1
 
 /**
- * Wait for room (offline processing; the pushing thread blocks).
+ * Wait for room (offline processing; the pushing thread blocks): in the queue, and while
+ * `result_capacity` results wait for the reader. Nothing accepted is dropped: results are
+ * back-pressure on the pushes. So a host that pushes and polls on one thread must poll what
+ * is ready (timeout 0) between pushes, or its push waits for a reader that never comes.
  */
 #define SB_POLICY_BLOCK 2
 
@@ -945,7 +1027,10 @@ typedef uint32_t sb_stop_mode;
 #define SB_STOP_DRAIN 0
 
 /**
- * Drop queued frames (each still gets a result with `SB_OUTCOME_DISCARDED`).
+ * Drop queued frames (each still gets a result with `SB_OUTCOME_DISCARDED`). A callback
+ * stream also stops calling its callback: results it has not been given yet are dropped
+ * (counted in `sb_stream_stats.unread_dropped`), so the stop waits for at most the frame in
+ * each worker and the callback already running.
  */
 #define SB_STOP_DISCARD 1
 
@@ -1074,7 +1159,10 @@ sb_status sb_engine_options_defaults(struct sb_engine_options *out);
 /**
  * Open a model bundle (a folder or a `.tar`), verify every file's checksum and the
  * manifest's seal, and load it. `options` may be NULL (defaults). On success `*out` is the
- * engine; on failure it is NULL.
+ * engine; on failure it is NULL. An empty `path` is `SB_ERR_INVALID` (it never means the
+ * current folder). Sizes are checked before anything is read: a `manifest.json` over 4 MiB, a
+ * file larger than the manifest states or a manifest listing a file over 1 GiB is
+ * `SB_ERR_BUNDLE` at once, however large the file.
  *
  * # Safety
  * `path` is NULL or a NUL-terminated string; `options` is NULL or a readable
@@ -1145,8 +1233,11 @@ sb_status sb_engine_segment(struct sb_engine *engine,
                             struct sb_result **out);
 
 /**
- * The engine's last error message ("" when none); valid until its next failing call. NULL
- * only when `engine` is NULL.
+ * The engine's last error message ("" when none), copied for the calling thread: the
+ * pointer stays valid until this thread calls `sb_engine_last_error` or
+ * `sb_stream_last_error` again, whatever other threads do with the engine (their failures
+ * change the engine's message, not this copy). NULL only when `engine` is NULL. Never free
+ * it.
  *
  * # Safety
  * `engine` is NULL or live.
@@ -1155,7 +1246,8 @@ const char *sb_engine_last_error(const struct sb_engine *engine);
 
 /**
  * Route the library's log messages up to `max_level` to `callback` (NULL or `SB_LOG_OFF`:
- * stop logging). Replaces any earlier callback. `SB_ERR_STATE` when the process already
+ * stop logging). Replaces any earlier callback: when this returns, the earlier one is not
+ * running on any thread and is never called again (its `user_data` may be freed). `SB_ERR_STATE` when the process already
  * has another Rust logger, or when called from inside the log callback (messages that the
  * callback's own `sb_*` calls would log are dropped, so the callback is never re-entered).
  *
@@ -1228,11 +1320,13 @@ sb_status sb_result_copy_mask(const struct sb_result *result,
                               uint8_t value);
 
 /**
- * Free a result and set `*result` to NULL. NULL or `*result == NULL` is a no-op.
+ * Free a result and set `*result` to NULL. NULL or `*result == NULL` is a no-op. The result
+ * a result callback is given is the library's: freeing it there is `SB_ERR_STATE`, and it
+ * stays valid (and `*result` unchanged) until the callback returns.
  *
  * # Safety
- * `result` is NULL or points to NULL or to a result from `sb_stream_poll` or
- * `sb_engine_segment` not yet freed (never one passed to a callback).
+ * `result` is NULL or points to NULL, to a result from `sb_stream_poll` or
+ * `sb_engine_segment` not yet freed, or to the result of the result callback running now.
  */
 sb_status sb_result_free(struct sb_result **result);
 
@@ -1270,9 +1364,12 @@ sb_status sb_stream_start(const struct sb_engine *engine,
                           struct sb_stream **out);
 
 /**
- * Copy a frame into the stream. Returns at once (except under `SB_POLICY_BLOCK` with a full
- * queue). `meta` may be NULL (nothing known); `seq` may be NULL, else it receives the frame's
- * sequence number. Any thread may push; pushes are ordered by the time they take the queue.
+ * Copy a frame into the stream. Returns at once, except under `SB_POLICY_BLOCK`: then it
+ * waits while the queue is full or `result_capacity` results wait for the reader, until there
+ * is room or another thread stops the stream (`SB_ERR_STOPPED`, frame not taken). `meta` may
+ * be NULL (nothing known); `seq` may be NULL, else it receives the frame's sequence number.
+ * Any thread may push, also the stream's own result callback; pushes are ordered by the time
+ * they take the queue. A frame the stream cannot find memory to copy is `SB_ERR_NO_MEMORY`.
  *
  * # Safety
  * `stream` is NULL or live; `frame` is NULL or a readable `sb_frame` with readable data;
@@ -1286,7 +1383,9 @@ sb_status sb_stream_push(struct sb_stream *stream,
 /**
  * Wait up to `timeout_ms` (negative: forever; 0: do not wait) for the next result in push
  * order. Returns `SB_OK` with `*out` set (free it with `sb_result_free`), `SB_TIMEOUT`, or
- * `SB_END` once the stream has stopped and every result was read (`*out` NULL then).
+ * `SB_END` once the stream has stopped and every result was read (`*out` NULL then). One
+ * thread may poll while others push, get stats or stop the stream: a poll waiting forever
+ * returns the remaining results and then `SB_END` when another thread stops the stream.
  *
  * # Safety
  * `stream` is NULL or live; `out` is NULL or writable.
@@ -1307,8 +1406,12 @@ sb_status sb_stream_get_stats(const struct sb_stream *stream,
 /**
  * Stop taking frames; process (`SB_STOP_DRAIN`) or drop (`SB_STOP_DISCARD`) the queued
  * ones; wait for the threads. Results stay pollable until `SB_END`. Stopping twice is
- * harmless. From the stream's own result callback: `SB_ERR_STATE`, nothing stopped (the stop
- * would wait for the thread the callback runs on).
+ * harmless. Any thread may stop the stream while others push (a push waiting under
+ * `SB_POLICY_BLOCK` returns `SB_ERR_STOPPED`), poll or get stats. Returns within the time of
+ * one frame per worker plus the callback already running (`SB_STOP_DISCARD`), or once every
+ * queued frame was processed and, for a callback stream, delivered (`SB_STOP_DRAIN`). From
+ * the stream's own result callback: `SB_ERR_STATE`, nothing stopped (the stop would wait for
+ * the thread the callback runs on).
  *
  * # Safety
  * `stream` is NULL or live.
@@ -1317,10 +1420,12 @@ sb_status sb_stream_stop(struct sb_stream *stream,
                          sb_stop_mode mode);
 
 /**
- * Stop (discarding queued frames) if still running, free the stream and set `*stream` to
- * NULL. NULL or `*stream == NULL` is a no-op (closing twice is harmless). From the stream's
- * own result callback: `SB_ERR_STATE`, the stream is neither stopped nor freed and `*stream`
- * is left alone.
+ * Stop (discarding queued frames and results nobody has read) if still running, free the
+ * stream and set `*stream` to NULL; returns within the time of one frame per worker plus
+ * the callback already running. NULL or `*stream == NULL` is a no-op (closing twice is
+ * harmless). From the stream's own result callback: `SB_ERR_STATE`, the stream is neither
+ * stopped nor freed and `*stream` is left alone. No other call on the stream may be in
+ * progress or start (stop it first from the thread that closes, if others may still call).
  *
  * # Safety
  * `stream` is NULL or points to NULL or to a stream from `sb_stream_start` not yet closed,
@@ -1329,8 +1434,11 @@ sb_status sb_stream_stop(struct sb_stream *stream,
 sb_status sb_stream_close(struct sb_stream **stream);
 
 /**
- * The stream's last error message ("" when none); valid until its next failing call. NULL
- * only when `stream` is NULL.
+ * The stream's last error message ("" when none), copied for the calling thread: the
+ * pointer stays valid until this thread calls `sb_stream_last_error` or
+ * `sb_engine_last_error` again, whatever other threads do with the stream (their failures
+ * change the stream's message, not this copy). NULL only when `stream` is NULL. Never free
+ * it.
  *
  * # Safety
  * `stream` is NULL or live.

@@ -407,7 +407,10 @@ enum class PollStatus {
 /** A running stream (sb_stream). Move-only; closing (or destroying) it stops it, discarding. */
 class Stream {
 public:
-    /** A result callback: called on the library's delivery thread, in push order. */
+    /** A result callback: called on the stream's own callback thread (a stack of at least
+     *  8 MiB), in push order, one call at a time; the ResultView is valid for the call. The
+     *  rules of sb_result_callback (synboost.h) apply: it may push, not stop or close its
+     *  own stream. */
     using Callback = std::function<void(const ResultView&)>;
 
     static constexpr std::chrono::milliseconds forever{-1};

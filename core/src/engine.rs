@@ -326,6 +326,7 @@ fn executor(threads: usize) -> Result<Executor, EngineError> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("synboost-tract-{i}"))
+        .stack_size(crate::threads::stack_size())
         .build()
         .map(|p| Executor::MultiThread(Arc::new(p)))
         .map_err(|e| EngineError::Runtime {

@@ -35,6 +35,7 @@ pub mod raster;
 pub mod shape;
 pub mod stream;
 pub mod structure;
+pub mod threads;
 pub mod vocab;
 
 pub use meta::{ImageQuality, Phase, PixelSpacing, ScanMeta, Sex, View};

@@ -372,30 +372,55 @@ fn unread_results_are_bounded() {
 }
 
 #[test]
-fn stopping_a_blocking_stream_nobody_polls_does_not_hang() {
+fn block_pushes_wait_for_the_reader_and_a_stop_releases_them() {
     let (_d, e) = engine();
-    let s = Stream::start(
-        e,
-        StreamConfig {
-            policy: QueuePolicy::Block,
-            results: 2,
-            ..StreamConfig::default()
-        },
-        Delivery::Poll,
-    )
-    .unwrap();
-    let f = pixels(7);
-    let v = FrameView::gray8(W, H, &f).unwrap();
-    for _ in 0..8 {
-        s.push(&v, &meta()).unwrap();
+    let s = Arc::new(
+        Stream::start(
+            e,
+            StreamConfig {
+                policy: QueuePolicy::Block,
+                results: 2,
+                ..StreamConfig::default()
+            },
+            Delivery::Poll,
+        )
+        .unwrap(),
+    );
+    let pushed = Arc::new(Mutex::new(0u64));
+    let (s2, n) = (Arc::clone(&s), Arc::clone(&pushed));
+    // Nobody polls: the pusher ends up waiting for the reader, not the stream dropping results.
+    let pusher = std::thread::spawn(move || {
+        let f = pixels(7);
+        let v = FrameView::gray8(W, H, &f).unwrap();
+        loop {
+            match s2.push(&v, &meta()) {
+                Ok(_) => *n.lock().unwrap() += 1,
+                Err(e) => return e,
+            }
+        }
+    });
+    let mut before = u64::MAX;
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = *pushed.lock().unwrap();
+        if now == before {
+            break;
+        }
+        before = now;
     }
+    // 2 results waiting, a queue of 4 and a worker's frame, and one more in transit at most.
+    assert!(
+        (2..=8).contains(&before),
+        "{before} pushes without a reader"
+    );
     let stats = s.stop(StopMode::Drain);
-    assert_eq!(stats.processed, 8);
-    assert_eq!(stats.unread_dropped, 6);
-    assert_eq!(drain(&s).len(), 2);
-    // And dropping one mid-stream does not hang either.
+    assert!(matches!(pusher.join().unwrap(), StreamError::Stopped));
+    assert_eq!(stats.processed, before);
+    assert_eq!(stats.unread_dropped, 0, "nothing taken is dropped unread");
+    assert_eq!(drain(&s).len() as u64, before);
+    // And dropping a stream whose results nobody read does not hang either.
     let (_d2, e2) = engine();
-    let s2 = Stream::start(
+    let s3 = Stream::start(
         e2,
         StreamConfig {
             policy: QueuePolicy::Block,
@@ -405,10 +430,49 @@ fn stopping_a_blocking_stream_nobody_polls_does_not_hang() {
         Delivery::Poll,
     )
     .unwrap();
-    for _ in 0..6 {
-        s2.push(&v, &meta()).unwrap();
+    let f = pixels(8);
+    s3.push(&FrameView::gray8(W, H, &f).unwrap(), &meta())
+        .unwrap();
+    while s3.stats().undelivered == 0 {
+        std::thread::sleep(Duration::from_millis(5));
     }
-    drop(s2);
+    drop(s3);
+}
+
+#[test]
+fn a_slow_callback_holds_back_no_worker_and_its_backlog_is_bounded() {
+    let (_d, e) = engine();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = Arc::clone(&seen);
+    let s = Stream::start(
+        e,
+        StreamConfig {
+            queue: 2,
+            results: 3,
+            ..StreamConfig::default()
+        },
+        Delivery::Callback(Box::new(move |r| {
+            std::thread::sleep(Duration::from_millis(40));
+            seen2.lock().unwrap().push(r.seq);
+        })),
+    )
+    .unwrap();
+    let f = pixels(9);
+    let v = FrameView::gray8(W, H, &f).unwrap();
+    for _ in 0..40 {
+        s.push(&v, &meta()).unwrap();
+        let st = s.stats();
+        assert!(st.in_flight <= 3 && st.undelivered <= 3, "{st:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stats = s.stop(StopMode::Discard);
+    let seen = seen.lock().unwrap().clone();
+    assert!(stats.balanced() && stats.in_flight == 0, "{stats:?}");
+    assert_eq!(seen.len() as u64 + stats.unread_dropped, 40, "{stats:?}");
+    assert!(
+        seen.len() < 20 && seen.windows(2).all(|w| w[0] < w[1]),
+        "{seen:?}"
+    );
 }
 
 #[test]

@@ -172,7 +172,10 @@ pub unsafe extern "C" fn sb_engine_options_defaults(out: *mut sb_engine_options)
 
 /// Open a model bundle (a folder or a `.tar`), verify every file's checksum and the
 /// manifest's seal, and load it. `options` may be NULL (defaults). On success `*out` is the
-/// engine; on failure it is NULL.
+/// engine; on failure it is NULL. An empty `path` is `SB_ERR_INVALID` (it never means the
+/// current folder). Sizes are checked before anything is read: a `manifest.json` over 4 MiB, a
+/// file larger than the manifest states or a manifest listing a file over 1 GiB is
+/// `SB_ERR_BUNDLE` at once, however large the file.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `options` is NULL or a readable
@@ -231,6 +234,11 @@ unsafe fn open(
     }
     // SAFETY: NUL-terminated per the contract.
     let path = unsafe { CStr::from_ptr(path) };
+    if path.is_empty() {
+        return Err(Error::invalid(
+            "path is empty: give the bundle's folder or tar file (\".\" for the current folder)",
+        ));
+    }
     let path = PathBuf::from(
         path.to_str()
             .map_err(|_| Error::invalid("path is not UTF-8"))?,
@@ -399,8 +407,11 @@ pub unsafe extern "C" fn sb_engine_segment(
     })
 }
 
-/// The engine's last error message ("" when none); valid until its next failing call. NULL
-/// only when `engine` is NULL.
+/// The engine's last error message ("" when none), copied for the calling thread: the
+/// pointer stays valid until this thread calls `sb_engine_last_error` or
+/// `sb_stream_last_error` again, whatever other threads do with the engine (their failures
+/// change the engine's message, not this copy). NULL only when `engine` is NULL. Never free
+/// it.
 ///
 /// # Safety
 /// `engine` is NULL or live.

@@ -22,7 +22,10 @@ pub const SB_LOG_DEBUG: sb_log_level = 4;
 pub const SB_LOG_TRACE: sb_log_level = 5;
 
 /// Receives a log message: its level, the module it comes from and the text (both borrowed for
-/// the call). May be called from any of the library's threads, concurrently.
+/// the call). Called on whichever thread logs: the library's own (stacks of at least 8 MiB) or
+/// the host's, inside an `sb_*` call; possibly on several at once. It may call `sb_*`
+/// functions (their failures are not logged back into it) except `sb_set_log_callback`
+/// (`SB_ERR_STATE`); it must return (no longjmp, no C++ exception).
 pub type sb_log_callback = Option<
     unsafe extern "C" fn(
         level: sb_log_level,
@@ -90,7 +93,8 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 static INSTALL: Once = Once::new();
 
 /// Route the library's log messages up to `max_level` to `callback` (NULL or `SB_LOG_OFF`:
-/// stop logging). Replaces any earlier callback. `SB_ERR_STATE` when the process already
+/// stop logging). Replaces any earlier callback: when this returns, the earlier one is not
+/// running on any thread and is never called again (its `user_data` may be freed). `SB_ERR_STATE` when the process already
 /// has another Rust logger, or when called from inside the log callback (messages that the
 /// callback's own `sb_*` calls would log are dropped, so the callback is never re-entered).
 ///

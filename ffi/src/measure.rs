@@ -27,6 +27,17 @@ pub const SB_FLAG_INCONSISTENT: u32 = 2;
 pub const SB_FLAG_NO_LV: u32 = 4;
 /// No pixel spacing: measurements are in pixels (informational).
 pub const SB_FLAG_UNCALIBRATED: u32 = 8;
+/// The frame has the same timestamp as the previous frame of its view (the scanner re-sent
+/// it): segmented and measured, but not counted again for cycles, heart rate or temporal
+/// consistency (informational).
+pub const SB_FLAG_DUPLICATE: u32 = 16;
+/// Cycle detection of the frame's view started over here: its timestamp went backwards, or it
+/// came more than 1 s after the previous frame of its view. Heart rate and cycles are measured
+/// afresh from this frame on (informational).
+pub const SB_FLAG_RESTARTED: u32 = 32;
+/// The flags that do not make a frame unreliable: `SB_FLAG_UNCALIBRATED | SB_FLAG_DUPLICATE |
+/// SB_FLAG_RESTARTED`.
+pub const SB_FLAGS_INFORMATIONAL: u32 = 8 | 16 | 32;
 
 /// Where a frame's phase came from (`SB_PHASE_SOURCE_*`).
 pub type sb_phase_source = u32;
@@ -45,8 +56,8 @@ pub struct sb_measurements {
     pub struct_size: u32,
     /// `SB_UNITS_*` of every area, length and volume below.
     pub units: sb_units,
-    /// `SB_FLAG_*` bits; the frame is reliable when no bit other than `SB_FLAG_UNCALIBRATED`
-    /// is set.
+    /// `SB_FLAG_*` bits; the frame is reliable when no bit outside `SB_FLAGS_INFORMATIONAL` is
+    /// set.
     pub flags: u32,
     /// The phase the prompts used (`SB_PHASE_*`).
     pub phase: sb_phase,
@@ -300,17 +311,20 @@ mod tests {
     use synboost_core::stream::{DropReason, FrameResult, FrameTimings, Outcome};
 
     fn dropped() -> Box<sb_result> {
-        sb_result::from_frame(FrameResult {
-            seq: 3,
-            timestamp_us: None,
-            width: 8,
-            height: 8,
-            meta: ScanMeta::default(),
-            phase_source: PhaseSource::None,
-            outcome: Outcome::Dropped(DropReason::Overflow),
-            timings: FrameTimings::default(),
-            measurements: None,
-        })
+        sb_result::from_frame(
+            FrameResult {
+                seq: 3,
+                timestamp_us: None,
+                width: 8,
+                height: 8,
+                meta: ScanMeta::default(),
+                phase_source: PhaseSource::None,
+                outcome: Outcome::Dropped(DropReason::Overflow),
+                timings: FrameTimings::default(),
+                measurements: None,
+            },
+            false,
+        )
     }
 
     #[test]

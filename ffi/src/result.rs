@@ -1,7 +1,8 @@
 //! One frame's result as the C side sees it: an opaque `sb_result` with accessors.
 
 use crate::status::{
-    Error, Result, SB_ERR_BUFFER, SB_ERR_INVALID, SB_OK, guard, sb_status, write_sized,
+    Error, Result, SB_ERR_BUFFER, SB_ERR_INVALID, SB_ERR_STATE, SB_OK, guard, sb_status,
+    write_sized,
 };
 use crate::types::{SB_NO_TIMESTAMP, sb_structures, structure_bit};
 use std::ffi::{CString, c_char};
@@ -23,8 +24,11 @@ pub const SB_OUTCOME_DROPPED: sb_outcome = 2;
 pub const SB_OUTCOME_DISCARDED: sb_outcome = 3;
 
 /// A frame's result. Owned by the caller after `sb_stream_poll` or `sb_engine_segment` (free
-/// it with `sb_result_free`); borrowed for the duration of a result callback.
+/// it with `sb_result_free`); borrowed for the duration of a result callback (the library
+/// frees it when the callback returns; `sb_result_free` on it is refused).
 pub struct sb_result {
+    /// Lent to a result callback: the library frees it, the host may not.
+    borrowed: bool,
     seq: u64,
     timestamp_ns: i64,
     outcome: sb_outcome,
@@ -48,20 +52,28 @@ struct StructureOut {
     max_probability: f64,
 }
 
+/// A frame's timestamp back in nanoseconds. The microseconds came from `sb_frame.timestamp_ns`
+/// rounded toward zero, so the product never overflows and is never `SB_NO_TIMESTAMP`
+/// (`INT64_MIN`); saturation only guards timestamps that came from elsewhere.
+pub(crate) fn timestamp_ns(timestamp_us: Option<i64>) -> i64 {
+    timestamp_us.map_or(SB_NO_TIMESTAMP, |t| {
+        t.saturating_mul(1000).max(SB_NO_TIMESTAMP + 1)
+    })
+}
+
 /// A duration in milliseconds, as the C structs report them.
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
 impl sb_result {
-    /// From a stream's result.
-    pub(crate) fn from_frame(r: FrameResult) -> Box<Self> {
+    /// From a stream's result; `borrowed` when it is lent to a result callback.
+    pub(crate) fn from_frame(r: FrameResult, borrowed: bool) -> Box<Self> {
         let spacing = r.meta.pixel_spacing.map(|p| (p.col_mm, p.row_mm));
         let mut out = Self {
+            borrowed,
             seq: r.seq,
-            timestamp_ns: r
-                .timestamp_us
-                .map_or(SB_NO_TIMESTAMP, |t| t.saturating_mul(1000)),
+            timestamp_ns: timestamp_ns(r.timestamp_us),
             outcome: SB_OUTCOME_SEGMENTED,
             width: r.width as u32,
             height: r.height as u32,
@@ -100,8 +112,9 @@ impl sb_result {
         let min_confidence = synboost_core::measure::TrackerConfig::default().min_confidence;
         let (m, _) = measure_frame(&seg, meta, source, min_confidence);
         Box::new(Self {
+            borrowed: false,
             seq: 0,
-            timestamp_ns: timestamp_us.map_or(SB_NO_TIMESTAMP, |t| t.saturating_mul(1000)),
+            timestamp_ns: timestamp_ns(timestamp_us),
             outcome: SB_OUTCOME_SEGMENTED,
             width: width as u32,
             height: height as u32,
@@ -174,7 +187,8 @@ pub struct sb_result_info {
     pub outcome: sb_outcome,
     /// Sequence number the push returned (0 for `sb_engine_segment`).
     pub seq: u64,
-    /// The frame's timestamp (kept at microsecond precision), or `SB_NO_TIMESTAMP`.
+    /// The frame's timestamp rounded toward zero to whole microseconds, or `SB_NO_TIMESTAMP`
+    /// (only when the frame had none).
     pub timestamp_ns: i64,
     /// Frame (and mask) width.
     pub width: u32,
@@ -354,11 +368,13 @@ pub unsafe extern "C" fn sb_result_copy_mask(
     })
 }
 
-/// Free a result and set `*result` to NULL. NULL or `*result == NULL` is a no-op.
+/// Free a result and set `*result` to NULL. NULL or `*result == NULL` is a no-op. The result
+/// a result callback is given is the library's: freeing it there is `SB_ERR_STATE`, and it
+/// stays valid (and `*result` unchanged) until the callback returns.
 ///
 /// # Safety
-/// `result` is NULL or points to NULL or to a result from `sb_stream_poll` or
-/// `sb_engine_segment` not yet freed (never one passed to a callback).
+/// `result` is NULL or points to NULL, to a result from `sb_stream_poll` or
+/// `sb_engine_segment` not yet freed, or to the result of the result callback running now.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sb_result_free(result: *mut *mut sb_result) -> sb_status {
     guard("sb_result_free", None, || {
@@ -366,7 +382,19 @@ pub unsafe extern "C" fn sb_result_free(result: *mut *mut sb_result) -> sb_statu
             return Ok(SB_OK);
         }
         // SAFETY: non-null pointer to the caller's handle variable.
-        let p = unsafe { std::ptr::replace(result, std::ptr::null_mut()) };
+        let p = unsafe { result.read() };
+        // SAFETY: NULL or a live result, per the contract.
+        if let Some(r) = unsafe { p.as_ref() }
+            && r.borrowed
+        {
+            return Err(Error::new(
+                SB_ERR_STATE,
+                "this result is lent to the result callback and freed by the library when the \
+                 callback returns; copy what you need from it (sb_result_copy_mask) instead",
+            ));
+        }
+        // SAFETY: as above.
+        unsafe { result.write(std::ptr::null_mut()) };
         if !p.is_null() {
             // SAFETY: created by Box::into_raw in this library and not freed before.
             drop(unsafe { Box::from_raw(p) });

@@ -42,6 +42,9 @@ pub const SB_ERR_BUFFER: sb_status = -8;
 pub const SB_ERR_STATE: sb_status = -9;
 /// An internal error (a caught panic); the library stays usable.
 pub const SB_ERR_INTERNAL: sb_status = -10;
+/// Memory for a size the caller chose (`sb_stream_config.frame_bytes`, a frame's copy) could
+/// not be had; nothing was allocated or taken.
+pub const SB_ERR_NO_MEMORY: sb_status = -11;
 
 /// A failed call: status and message.
 #[derive(Debug)]
@@ -71,6 +74,8 @@ pub(crate) type Result<T> = std::result::Result<T, Error>;
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// This thread's copy of the handle message it asked for last (`sb_*_last_error`).
+    static HANDLE_ERROR_COPY: RefCell<CString> = RefCell::new(CString::default());
 }
 
 /// A C string from a message (interior NULs replaced).
@@ -91,12 +96,21 @@ impl HandleError {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = c_string(message);
     }
 
-    /// Pointer to the message; valid until the next failing call on the handle.
+    /// The message, copied into the calling thread's own buffer: the pointer stays valid
+    /// until this thread asks for a handle's message again, whatever other threads do with
+    /// the handle (another thread's failing call replaces the handle's message, never this
+    /// copy).
     pub fn as_ptr(&self) -> *const c_char {
-        self.0
+        let copy = self
+            .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .as_ptr()
+            .clone();
+        HANDLE_ERROR_COPY.with(|c| {
+            let mut c = c.borrow_mut();
+            *c = copy;
+            c.as_ptr()
+        })
     }
 }
 
@@ -156,6 +170,7 @@ pub extern "C" fn sb_status_string(status: sb_status) -> *const c_char {
         SB_ERR_BUFFER => "buffer too small\0",
         SB_ERR_STATE => "wrong state\0",
         SB_ERR_INTERNAL => "internal error\0",
+        SB_ERR_NO_MEMORY => "out of memory\0",
         _ => "unknown status\0",
     };
     s.as_ptr().cast()
@@ -223,7 +238,7 @@ mod tests {
 
     #[test]
     fn every_status_has_a_description() {
-        for s in -10..=3 {
+        for s in -11..=3 {
             let d = unsafe { CStr::from_ptr(sb_status_string(s)) };
             assert_ne!(d.to_str().unwrap(), "unknown status", "{s}");
         }

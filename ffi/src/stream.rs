@@ -22,21 +22,43 @@ pub type sb_queue_policy = u32;
 pub const SB_POLICY_DROP_OLDEST: sb_queue_policy = 0;
 /// Refuse the new frame with `SB_ERR_QUEUE_FULL`.
 pub const SB_POLICY_REJECT: sb_queue_policy = 1;
-/// Wait for room (offline processing; the pushing thread blocks).
+/// Wait for room (offline processing; the pushing thread blocks): in the queue, and while
+/// `result_capacity` results wait for the reader. Nothing accepted is dropped: results are
+/// back-pressure on the pushes. So a host that pushes and polls on one thread must poll what
+/// is ready (timeout 0) between pushes, or its push waits for a reader that never comes.
 pub const SB_POLICY_BLOCK: sb_queue_policy = 2;
 
 /// How a stop treats queued frames (`SB_STOP_*`).
 pub type sb_stop_mode = u32;
 /// Process every queued frame first.
 pub const SB_STOP_DRAIN: sb_stop_mode = 0;
-/// Drop queued frames (each still gets a result with `SB_OUTCOME_DISCARDED`).
+/// Drop queued frames (each still gets a result with `SB_OUTCOME_DISCARDED`). A callback
+/// stream also stops calling its callback: results it has not been given yet are dropped
+/// (counted in `sb_stream_stats.unread_dropped`), so the stop waits for at most the frame in
+/// each worker and the callback already running.
 pub const SB_STOP_DISCARD: sb_stop_mode = 1;
 
-/// Called on the library's delivery thread with each result, in push order. `result` is
-/// borrowed for the call only (do not free it); `user_data` is the config's. The callback
-/// must return (no longjmp, no C++ exception) and should be quick. It may push into its
-/// stream; `sb_stream_stop` and `sb_stream_close` of its own stream return `SB_ERR_STATE`
-/// there (they wait for the thread the callback runs on).
+/// Called with each result of a stream, in push order. The rules:
+///
+/// - **Thread**: one thread of the stream's own (never the host's, never two calls at once),
+///   with a stack of at least 8 MiB (the soft `RLIMIT_STACK` when larger, up to 256 MiB), as
+///   large as a thread the host starts itself. `user_data` is the config's.
+/// - **The result** is lent for the call: valid until the callback returns, then freed by the
+///   library. `sb_result_free` on it is `SB_ERR_STATE` (it stays valid); copy what you need
+///   (`sb_result_copy_mask`).
+/// - **May call**: the `sb_result_*` accessors on it; `sb_stream_push` into any stream, its
+///   own included (under `SB_POLICY_BLOCK` a push into its own stream that would wait for
+///   results is `SB_ERR_QUEUE_FULL`: it would wait for itself); `sb_stream_get_stats`;
+///   `sb_engine_segment`; the `*_last_error` functions; anything on other streams and engines.
+/// - **Must not**: `sb_stream_stop` or `sb_stream_close` of its own stream (`SB_ERR_STATE`,
+///   nothing stopped: they wait for this thread); `sb_stream_poll` (`SB_ERR_STATE`: callback
+///   streams are not polled); longjmp or throw out of it (return instead).
+/// - **Pace**: a slow callback holds back only later results, never the scanner thread or the
+///   workers. Results waiting for it are bounded by `result_capacity`: beyond that the oldest
+///   is dropped unread (`unread_dropped`; its `seq` is missing from what the callback sees),
+///   except under `SB_POLICY_BLOCK`, where pushes wait instead.
+/// - **End**: once `sb_stream_stop` or `sb_stream_close` has returned, the callback is not
+///   running and is never called again, so `user_data` may be freed.
 pub type sb_result_callback =
     Option<unsafe extern "C" fn(result: *const sb_result, user_data: *mut c_void)>;
 
@@ -48,16 +70,20 @@ pub struct sb_stream_config {
     pub struct_size: u32,
     /// `SB_POLICY_*` (default `SB_POLICY_DROP_OLDEST`).
     pub policy: sb_queue_policy,
-    /// Frames waiting for a worker, 1 to 4096 (default 4).
+    /// Frames waiting for a worker, 1 to 4096 (default 4). The stream holds at most
+    /// `queue_capacity + workers` frames in flight.
     pub queue_capacity: u32,
     /// Worker threads, 1 to 64 (default 1).
     pub workers: u32,
     /// Structures to segment (`SB_STRUCTURE_*` bits; default 0: all the model has).
     pub structures: sb_structures,
-    /// Results kept for `sb_stream_poll`, 1 to 65536 (default 64); when full the oldest unread
-    /// is dropped, except under `SB_POLICY_BLOCK`, which waits for the reader.
+    /// Finished results waiting for the reader (`sb_stream_poll`, or the callback), 1 to 65536
+    /// (default 64); when full the oldest unread is dropped (`unread_dropped`), except under
+    /// `SB_POLICY_BLOCK`, where pushes wait for the reader instead.
     pub result_capacity: u32,
-    /// Bytes preallocated per frame buffer (default 0: sized by the first frames).
+    /// Bytes preallocated per frame buffer, at most `max_frame_bytes` and 1 GiB (default 0:
+    /// sized by the first frames). The stream holds `queue_capacity + workers + 1` buffers,
+    /// allocated fallibly: more than the machine has is `SB_ERR_NO_MEMORY`.
     pub frame_bytes: usize,
     /// Largest frame taken, bytes packed (default 64 MiB).
     pub max_frame_bytes: usize,
@@ -103,11 +129,15 @@ pub struct sb_stream_stats {
     pub dropped: u64,
     /// Frames dropped by a discarding stop.
     pub discarded: u64,
-    /// Results dropped because they were not polled in time.
+    /// Results dropped before the reader had them: not polled in time, a callback too slow
+    /// for `result_capacity`, or a discarding stop of a callback stream. Their frames count in
+    /// `processed`, `failed`, `dropped` or `discarded` as they were.
     pub unread_dropped: u64,
-    /// Frames queued or being segmented now.
+    /// Frames queued or being segmented now (at most `queue_capacity + workers`); finished
+    /// results waiting for the reader are not in flight.
     pub in_flight: u64,
-    /// Push-to-result latency of segmented frames: median.
+    /// Push-to-delivery latency (result pollable, or callback called) of segmented frames
+    /// that were delivered: median.
     pub latency_p50_ms: f64,
     /// 90th percentile.
     pub latency_p90_ms: f64,
@@ -199,6 +229,8 @@ fn stream_error(e: StreamError) -> Error {
         StreamError::Stopped => SB_ERR_STOPPED,
         StreamError::NotPolled => SB_ERR_STATE,
         StreamError::Thread(_) => crate::status::SB_ERR_INTERNAL,
+        StreamError::OutOfMemory { .. } => crate::status::SB_ERR_NO_MEMORY,
+        StreamError::CallbackWouldBlock(_) => SB_ERR_QUEUE_FULL,
     };
     Error::new(status, e.to_string())
 }
@@ -232,7 +264,7 @@ unsafe impl Send for Callback {}
 
 impl Callback {
     fn call(&self, r: FrameResult) {
-        let res = sb_result::from_frame(r);
+        let res = sb_result::from_frame(r, true);
         let _scope = CallbackScope::enter(self.stream);
         // SAFETY: a valid function pointer given by the caller; the result outlives the call.
         unsafe { (self.f)(&*res, self.user) };
@@ -333,9 +365,12 @@ pub unsafe extern "C" fn sb_stream_start(
     })
 }
 
-/// Copy a frame into the stream. Returns at once (except under `SB_POLICY_BLOCK` with a full
-/// queue). `meta` may be NULL (nothing known); `seq` may be NULL, else it receives the frame's
-/// sequence number. Any thread may push; pushes are ordered by the time they take the queue.
+/// Copy a frame into the stream. Returns at once, except under `SB_POLICY_BLOCK`: then it
+/// waits while the queue is full or `result_capacity` results wait for the reader, until there
+/// is room or another thread stops the stream (`SB_ERR_STOPPED`, frame not taken). `meta` may
+/// be NULL (nothing known); `seq` may be NULL, else it receives the frame's sequence number.
+/// Any thread may push, also the stream's own result callback; pushes are ordered by the time
+/// they take the queue. A frame the stream cannot find memory to copy is `SB_ERR_NO_MEMORY`.
 ///
 /// # Safety
 /// `stream` is NULL or live; `frame` is NULL or a readable `sb_frame` with readable data;
@@ -366,7 +401,9 @@ pub unsafe extern "C" fn sb_stream_push(
 
 /// Wait up to `timeout_ms` (negative: forever; 0: do not wait) for the next result in push
 /// order. Returns `SB_OK` with `*out` set (free it with `sb_result_free`), `SB_TIMEOUT`, or
-/// `SB_END` once the stream has stopped and every result was read (`*out` NULL then).
+/// `SB_END` once the stream has stopped and every result was read (`*out` NULL then). One
+/// thread may poll while others push, get stats or stop the stream: a poll waiting forever
+/// returns the remaining results and then `SB_END` when another thread stops the stream.
 ///
 /// # Safety
 /// `stream` is NULL or live; `out` is NULL or writable.
@@ -395,7 +432,7 @@ pub unsafe extern "C" fn sb_stream_poll(
         match r {
             Ok(Some(r)) => {
                 // SAFETY: as above.
-                unsafe { out.write(Box::into_raw(sb_result::from_frame(r))) };
+                unsafe { out.write(Box::into_raw(sb_result::from_frame(r, false))) };
                 Ok(SB_OK)
             }
             Ok(None) => Ok(SB_TIMEOUT),
@@ -427,8 +464,12 @@ pub unsafe extern "C" fn sb_stream_get_stats(
 
 /// Stop taking frames; process (`SB_STOP_DRAIN`) or drop (`SB_STOP_DISCARD`) the queued
 /// ones; wait for the threads. Results stay pollable until `SB_END`. Stopping twice is
-/// harmless. From the stream's own result callback: `SB_ERR_STATE`, nothing stopped (the stop
-/// would wait for the thread the callback runs on).
+/// harmless. Any thread may stop the stream while others push (a push waiting under
+/// `SB_POLICY_BLOCK` returns `SB_ERR_STOPPED`), poll or get stats. Returns within the time of
+/// one frame per worker plus the callback already running (`SB_STOP_DISCARD`), or once every
+/// queued frame was processed and, for a callback stream, delivered (`SB_STOP_DRAIN`). From
+/// the stream's own result callback: `SB_ERR_STATE`, nothing stopped (the stop would wait for
+/// the thread the callback runs on).
 ///
 /// # Safety
 /// `stream` is NULL or live.
@@ -449,10 +490,12 @@ pub unsafe extern "C" fn sb_stream_stop(stream: *mut sb_stream, mode: sb_stop_mo
     })
 }
 
-/// Stop (discarding queued frames) if still running, free the stream and set `*stream` to
-/// NULL. NULL or `*stream == NULL` is a no-op (closing twice is harmless). From the stream's
-/// own result callback: `SB_ERR_STATE`, the stream is neither stopped nor freed and `*stream`
-/// is left alone.
+/// Stop (discarding queued frames and results nobody has read) if still running, free the
+/// stream and set `*stream` to NULL; returns within the time of one frame per worker plus
+/// the callback already running. NULL or `*stream == NULL` is a no-op (closing twice is
+/// harmless). From the stream's own result callback: `SB_ERR_STATE`, the stream is neither
+/// stopped nor freed and `*stream` is left alone. No other call on the stream may be in
+/// progress or start (stop it first from the thread that closes, if others may still call).
 ///
 /// # Safety
 /// `stream` is NULL or points to NULL or to a stream from `sb_stream_start` not yet closed,
@@ -480,8 +523,11 @@ pub unsafe extern "C" fn sb_stream_close(stream: *mut *mut sb_stream) -> sb_stat
     })
 }
 
-/// The stream's last error message ("" when none); valid until its next failing call. NULL
-/// only when `stream` is NULL.
+/// The stream's last error message ("" when none), copied for the calling thread: the
+/// pointer stays valid until this thread calls `sb_stream_last_error` or
+/// `sb_engine_last_error` again, whatever other threads do with the stream (their failures
+/// change the stream's message, not this copy). NULL only when `stream` is NULL. Never free
+/// it.
 ///
 /// # Safety
 /// `stream` is NULL or live.

@@ -85,8 +85,10 @@ pub struct sb_frame {
     pub data: *const c_void,
     /// Bytes readable at `data`.
     pub data_size: usize,
-    /// Capture time in nanoseconds (any epoch), or `SB_NO_TIMESTAMP`; results carry it at
-    /// microsecond precision.
+    /// Capture time in nanoseconds (any epoch), or `SB_NO_TIMESTAMP`; results carry it rounded
+    /// toward zero to whole microseconds (every other value stays a timestamp). A frame with
+    /// the same timestamp as the previous frame of its view is taken as a re-sent frame
+    /// (`SB_FLAG_DUPLICATE`).
     pub timestamp_ns: i64,
 }
 
@@ -277,7 +279,9 @@ pub(crate) unsafe fn frame_from<'a>(p: *const sb_frame) -> Result<FrameView<'a>>
         .map_err(|e| Error::new(SB_ERR_FRAME, format!("sb_frame: {e}")))?;
     Ok(match f.timestamp_ns {
         SB_NO_TIMESTAMP => view,
-        t => view.with_timestamp_us(t.div_euclid(1000)),
+        // Toward zero: INT64_MIN + 1 ns is -9223372036854775 µs, which comes back as
+        // -9223372036854775000 ns, not as SB_NO_TIMESTAMP.
+        t => view.with_timestamp_us(t / 1000),
     })
 }
 

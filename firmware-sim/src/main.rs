@@ -294,6 +294,10 @@ struct LiveArgs {
     /// Do not draw the phantom's true outlines (dimmed) in the animation.
     #[arg(long)]
     no_truth: bool,
+    /// Send every Nth frame twice (the same pixels and timestamp), as a scanner does when it
+    /// retries; 0: never.
+    #[arg(long, default_value_t = 0)]
+    resend_every: u64,
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
@@ -363,6 +367,7 @@ fn run_live(a: &LiveArgs) -> Result<()> {
         gif_max_frames: a.gif_frames,
         gif_max_side: a.gif_size,
         gif_truth: !a.no_truth,
+        resend_every: a.resend_every,
         progress: !a.no_progress,
         interrupt: Some(interrupt),
     };

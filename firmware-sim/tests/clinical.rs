@@ -155,6 +155,32 @@ fn live_reports_phantom_ef_and_landmarks_without_ecg() {
     );
 }
 
+/// A scanner that re-sends one frame in 40 (the same pixels and timestamp) loses no cycle: the
+/// repeat is a duplicate, not time going backwards (which restarted cycle detection each time
+/// and gave no cycle at all).
+#[test]
+fn resent_frames_keep_the_cycles() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Phantom 6 beats at 59 bpm.
+    let (clean_out, resent_out) = (tmp.path().join("clean"), tmp.path().join("resent"));
+    let clean = live(6, 5.0, &[], &clean_out);
+    let resent = live(6, 5.0, &["--resend-every", "40"], &resent_out);
+    let (clean, resent) = (report(clean, &clean_out), report(resent, &resent_out));
+    let cycles = |r: &Value| r["clinical"]["cycles"].as_array().unwrap().len();
+    let (nc, nr) = (cycles(&clean), cycles(&resent));
+    println!("cycles: clean {nc}, one frame in 40 re-sent {nr}");
+    assert!(nc >= 4, "{}", clean["clinical"]);
+    assert!(nr + 1 >= nc, "re-sent frames cost cycles: {nr} vs {nc}");
+    let t = &resent["clinical"]["truth"];
+    assert!(t["heart_rate_error"].as_f64().unwrap().abs() <= 3.0, "{t}");
+    assert!(t["ef_error"].as_f64().unwrap().abs() <= 5.0, "{t}");
+    let pushed = |r: &Value| r["counts"]["pushed"].as_u64().unwrap();
+    assert!(
+        pushed(&resent) > pushed(&clean),
+        "the re-sent frames were pushed"
+    );
+}
+
 #[test]
 fn interleaved_views_give_biplane_ef() {
     let tmp = tempfile::tempdir().unwrap();

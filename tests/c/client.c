@@ -303,7 +303,8 @@ static void test_statuses(void) {
                                       SB_ERR_STOPPED,
                                       SB_ERR_BUFFER,
                                       SB_ERR_STATE,
-                                      SB_ERR_INTERNAL};
+                                      SB_ERR_INTERNAL,
+                                      SB_ERR_NO_MEMORY};
     size_t i, j, n = sizeof codes / sizeof codes[0];
     CHECK(SB_OK == 0 && SB_TIMEOUT > 0 && SB_END > 0);
     for (i = 0; i < n; i++) {
@@ -918,6 +919,8 @@ struct callback_state {
     int in_order;
     int segmented;
     int borrowed_ok;
+    int free_refused;
+    unsigned stack_sum;
     uint64_t next;
 };
 
@@ -942,6 +945,29 @@ static void on_result(const sb_result *r, void *user) {
         if (sb_result_get_structure(r, 2, &s) != SB_OK || s.mask == NULL) {
             cs->borrowed_ok = 0;
         }
+    }
+    /* The result is lent: freeing it is refused and it stays valid (a host that did this used
+     * to get SB_OK and then a double free). */
+    {
+        sb_result *mine = (sb_result *)r;
+        if (sb_result_free(&mine) == SB_ERR_STATE && mine == r &&
+            strstr(sb_last_error(), "lent") != NULL && sb_result_get_info(r, &ri) == SB_OK) {
+            cs->free_refused++;
+        }
+    }
+    /* 3 MiB of locals, as an image-processing callback may have: the callback's thread has a
+     * stack as large as the host's own threads (at least 8 MiB). */
+    {
+        volatile unsigned char big[3u << 20];
+        size_t i;
+        unsigned sum = 0;
+        for (i = 0; i < sizeof big; i += 4096) {
+            big[i] = (unsigned char)(i >> 12);
+        }
+        for (i = 0; i < sizeof big; i += 4096) {
+            sum += big[i];
+        }
+        cs->stack_sum = sum;
     }
     cs->next = ri.seq + 1;
     cs->count++;
@@ -980,8 +1006,61 @@ static void test_stream_callback(sb_engine *e) {
     CHECK(cs.in_order);
     CHECK(cs.segmented);
     CHECK(cs.borrowed_ok);
+    CHECK(cs.free_refused == N);
+    CHECK(cs.stack_sum == 256u * 255u / 2u * 3u);
     check_stats_balanced(s, N, __FILE__, __LINE__);
     printf("stream (callback, %d frames): %d results\n", N, cs.count);
+    CHECK_OK(sb_stream_close(&s));
+}
+
+/* Another thread's failure on the same stream, while this thread holds the stream's message:
+ * the pointer this thread holds stays valid (valgrind reported an invalid read here before
+ * messages were copied per thread). */
+struct failing_pusher {
+    sb_stream *s;
+    int failures;
+};
+
+static void *push_null_frames(void *arg) {
+    struct failing_pusher *fp = (struct failing_pusher *)arg;
+    int k;
+    for (k = 0; k < 50; k++) {
+        if (sb_stream_push(fp->s, NULL, NULL, NULL) == SB_ERR_NULL) {
+            fp->failures++;
+        }
+    }
+    return NULL;
+}
+
+static void test_last_error_across_threads(sb_engine *e) {
+    sb_stream_config c = config(SB_POLICY_DROP_OLDEST, 4, 1);
+    sb_stream *s = NULL;
+    sb_frame f;
+    const char *held;
+    char copy[512];
+    struct failing_pusher fp;
+    pthread_t t;
+    int k, same = 1;
+
+    CHECK_OK(sb_stream_start(e, &c, &s));
+    if (s == NULL) {
+        return;
+    }
+    for (k = 0; k < 20; k++) {
+        f = gray_frame();
+        f.width = 0;
+        CHECK_STATUS(sb_stream_push(s, &f, NULL, NULL), SB_ERR_FRAME);
+        held = sb_stream_last_error(s);
+        snprintf(copy, sizeof copy, "%s", held);
+        fp.s = s;
+        fp.failures = 0;
+        CHECK(pthread_create(&t, NULL, push_null_frames, &fp) == 0);
+        pthread_join(t, NULL);
+        CHECK(fp.failures == 50);
+        same &= strcmp(held, copy) == 0;
+    }
+    CHECK(same);
+    CHECK(strstr(sb_stream_last_error(s), "NULL") != NULL);
     CHECK_OK(sb_stream_close(&s));
 }
 
@@ -1145,6 +1224,7 @@ int main(int argc, char **argv) {
         test_stream_reject(e);
         test_stream_drop_oldest(e);
         test_stream_callback(e);
+        test_last_error_across_threads(e);
         test_stream_errors(e);
     }
     CHECK_OK(sb_engine_close(&e));

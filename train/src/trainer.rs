@@ -491,11 +491,16 @@ pub fn train(
         d.validate().map_err(TrainError::Resume)?;
     }
     let arch = net.architecture();
-    // What every phase's validation dice is measured on (model selection depends on it).
-    let val_data = phases
-        .iter()
-        .map(|p| fingerprint(p.val.as_ref(), cfg.val_limit))
-        .collect::<Result<Vec<DataRecord>, _>>()?;
+    // What every phase's validation dice is measured on (model selection depends on it); a
+    // source shared by phases (pt-ft validates both on camus224 val) is read once.
+    let mut val_data: Vec<DataRecord> = Vec::with_capacity(phases.len());
+    for (i, p) in phases.iter().enumerate() {
+        let seen = phases[..i].iter().position(|q| Arc::ptr_eq(&q.val, &p.val));
+        val_data.push(match seen {
+            Some(j) => val_data[j].clone(),
+            None => fingerprint(p.val.as_ref(), cfg.val_limit)?,
+        });
+    }
     let mut state = match (resume, run.load_state()?) {
         (true, Some(s)) => {
             if s.arch != arch {

@@ -154,11 +154,7 @@ impl SampleSource for CamusRaw {
 
     /// `raw CAMUS <root folder name>`.
     fn name(&self) -> String {
-        let root = self.root.file_name().map_or_else(
-            || self.root.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        format!("raw CAMUS {root}")
+        format!("raw CAMUS {}", super::folder_name(&self.root))
     }
 
     fn id(&self, index: usize) -> Option<&str> {

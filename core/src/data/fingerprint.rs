@@ -45,13 +45,6 @@ impl fmt::Display for Fingerprint {
     }
 }
 
-impl From<String> for Fingerprint {
-    /// Take a recorded fingerprint as it was written (it is compared as text).
-    fn from(s: String) -> Self {
-        Self(s)
-    }
-}
-
 /// What a score was measured on: the dataset's name, the samples scored and their fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataRecord {
@@ -124,35 +117,25 @@ impl Fingerprinter {
     ///   out) and the shape words as a compact JSON array, each with its length (u64) first.
     pub fn add(&mut self, sample: &Sample) {
         let h = &mut self.hasher;
-        let mut bytes = |b: &[u8]| {
-            h.update((b.len() as u64).to_le_bytes());
+        let u64_le = |h: &mut Sha256, v: usize| h.update((v as u64).to_le_bytes());
+        let prefixed = |h: &mut Sha256, b: &[u8]| {
+            u64_le(h, b.len());
             h.update(b);
         };
-        bytes(sample.id.as_bytes());
-        let dims = |h: &mut Sha256, w: usize, ht: usize| {
-            h.update((w as u64).to_le_bytes());
-            h.update((ht as u64).to_le_bytes());
-        };
-        dims(h, sample.image.width(), sample.image.height());
+        prefixed(h, sample.id.as_bytes());
+        u64_le(h, sample.image.width());
+        u64_le(h, sample.image.height());
         h.update(sample.image.data());
         for m in &sample.masks {
-            dims(h, m.width(), m.height());
+            u64_le(h, m.width());
+            u64_le(h, m.height());
             h.update(m.data());
         }
         // Serialising plain enums and options cannot fail; an empty text would still be hashed
         // with its length, so a failure could not go unnoticed as a collision.
-        let meta = serde_json::to_vec(&sample.meta).unwrap_or_default();
-        let shapes = serde_json::to_vec(&sample.shapes).unwrap_or_default();
-        for b in [&meta, &shapes] {
-            h.update((b.len() as u64).to_le_bytes());
-            h.update(b);
-        }
+        prefixed(h, &serde_json::to_vec(&sample.meta).unwrap_or_default());
+        prefixed(h, &serde_json::to_vec(&sample.shapes).unwrap_or_default());
         self.samples += 1;
-    }
-
-    /// Samples added so far.
-    pub fn samples(&self) -> usize {
-        self.samples
     }
 
     /// The fingerprint of the samples added, in the order they were added.

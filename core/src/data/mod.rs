@@ -160,6 +160,15 @@ impl DataError {
     }
 }
 
+/// The last component of a dataset folder for [`SampleSource::name`] (the whole path when it
+/// has none, e.g. `/`).
+pub(crate) fn folder_name(root: &Path) -> String {
+    root.file_name().map_or_else(
+        || root.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 /// A dataset whose samples can be listed cheaply and decoded one at a time, from any thread.
 pub trait SampleSource: Send + Sync {
     /// Number of samples.

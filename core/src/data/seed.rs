@@ -237,11 +237,7 @@ impl SampleSource for SeedDataset {
 
     /// `<root folder name>/<split>`, e.g. `camus224/val`.
     fn name(&self) -> String {
-        let root = self.root.file_name().map_or_else(
-            || self.root.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        format!("{root}/{}", self.split)
+        format!("{}/{}", super::folder_name(&self.root), self.split)
     }
 
     fn id(&self, index: usize) -> Option<&str> {

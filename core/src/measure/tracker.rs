@@ -42,12 +42,24 @@ impl QualityFlags {
     pub const NO_LV: u32 = 4;
     /// No pixel spacing: areas are in pixels and no volumes in ml (informational).
     pub const UNCALIBRATED: u32 = 8;
+    /// The frame has the same timestamp as the previous frame of its view: a re-sent frame.
+    /// It is measured on its own, but not used again for cycles, heart rate or temporal
+    /// consistency (informational).
+    pub const DUPLICATE: u32 = 16;
+    /// Cycle detection of the view started over at this frame: its time went backwards, or it
+    /// came after a gap longer than [`crate::measure::cycle::CycleConfig::max_gap_s`]. Cycles
+    /// and heart rate are measured afresh from here (informational).
+    pub const RESTARTED: u32 = 32;
+    /// The flags that do not make a frame unreliable.
+    pub const INFORMATIONAL: u32 = Self::UNCALIBRATED | Self::DUPLICATE | Self::RESTARTED;
 
-    const NAMES: [(u32, &'static str); 4] = [
+    const NAMES: [(u32, &'static str); 6] = [
         (Self::LOW_CONFIDENCE, "low_confidence"),
         (Self::INCONSISTENT, "inconsistent"),
         (Self::NO_LV, "no_lv"),
         (Self::UNCALIBRATED, "uncalibrated"),
+        (Self::DUPLICATE, "duplicate"),
+        (Self::RESTARTED, "restarted"),
     ];
 
     /// Whether `bit` is set.
@@ -55,10 +67,10 @@ impl QualityFlags {
         self.0 & bit != 0
     }
 
-    /// Whether the measurements of the frame can be trusted: no flag other than
-    /// [`Self::UNCALIBRATED`].
+    /// Whether the measurements of the frame can be trusted: no flag other than the
+    /// [`Self::INFORMATIONAL`] ones.
     pub fn reliable(self) -> bool {
-        self.0 & !Self::UNCALIBRATED == 0
+        self.0 & !Self::INFORMATIONAL == 0
     }
 
     /// Names of the flags set.
@@ -406,6 +418,8 @@ struct ViewTrack {
     ed_es: VecDeque<f64>,
     cycles: u64,
     closed: Option<ClosedCycle>,
+    /// Time of the view's latest frame that was not a duplicate, when it had a timestamp.
+    last_stamp_s: Option<f64>,
 }
 
 /// Seconds of frame records kept per view.
@@ -431,6 +445,7 @@ impl ViewTrack {
             ed_es: VecDeque::new(),
             cycles: 0,
             closed: None,
+            last_stamp_s: None,
         }
     }
 
@@ -506,7 +521,9 @@ impl CardiacTracker {
     }
 
     /// Measure segmented frame `seq` (frames must come in sequence order; skipped ones count
-    /// as missing).
+    /// as missing). A frame with the same timestamp as the view's previous one is a re-sent
+    /// frame ([`QualityFlags::DUPLICATE`]): measured, not tracked. One that makes cycle
+    /// detection start over says so ([`QualityFlags::RESTARTED`]).
     pub fn observe(
         &mut self,
         seq: u64,
@@ -520,6 +537,14 @@ impl CardiacTracker {
         let cfg = self.cfg;
         let i = self.track(meta.view);
         let t = &mut self.tracks[i];
+        if timestamp_us.is_some() {
+            if t.last_stamp_s == Some(time_s) {
+                m.flags.0 |= QualityFlags::DUPLICATE;
+                m.heart_rate_bpm = t.heart_rate();
+                return m;
+            }
+            t.last_stamp_s = Some(time_s);
+        }
 
         // Temporal consistency against the previous LV of this view.
         let lv_mask = seg
@@ -559,9 +584,13 @@ impl CardiacTracker {
             t.history.pop_front();
         }
 
+        let epoch = t.detector.epoch();
         let landmark = geom
             .as_ref()
             .and_then(|g| t.detector.push(seq, time_s, g.area));
+        if t.detector.epoch() != epoch {
+            m.flags.0 |= QualityFlags::RESTARTED;
+        }
         let mut closed = None;
         match landmark {
             Some(l) if l.phase == Phase::EndDiastole => {
@@ -811,6 +840,65 @@ mod tests {
                 .lv
                 .is_some_and(|l| (l.length - 1.7 * 40.0).abs() < 8.0)
         );
+    }
+
+    /// 60 bpm for 6 s at 50 fps; `resend(k)` says whether frame k is sent twice.
+    fn run_resent(resend: impl Fn(u64) -> bool, reverse_at: Option<u64>) -> Vec<FrameMeasurements> {
+        let mut tr = CardiacTracker::new(TrackerConfig::default());
+        let mut out = Vec::new();
+        let mut seq = 0;
+        for k in 0..300u64 {
+            let mut t = k as f64 * 0.02;
+            if reverse_at.is_some_and(|r| k >= r) {
+                t -= 0.5;
+            }
+            let c = contraction(t + 0.2);
+            let m = lv_mask(1.0 - c * 0.22, 1.0 - c * 0.1, 22.0, 0.0);
+            for _ in 0..if resend(k) { 2 } else { 1 } {
+                out.push(tr.observe(
+                    seq,
+                    Some((t * 1e6).round() as i64),
+                    &meta(View::FourChamber, true),
+                    &seg(m.clone(), 0.97),
+                    PhaseSource::None,
+                ));
+                seq += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_resent_frame_is_a_duplicate_not_time_going_backwards() {
+        let cycles = |ms: &[FrameMeasurements]| ms.iter().filter(|m| m.cycle.is_some()).count();
+        let clean = run_resent(|_| false, None);
+        let resent = run_resent(|k| k % 40 == 39, None);
+        assert!(cycles(&clean) >= 5, "{} cycles", cycles(&clean));
+        assert_eq!(
+            cycles(&resent),
+            cycles(&clean),
+            "re-sent frames cost no cycle"
+        );
+        let dups: Vec<&FrameMeasurements> = resent
+            .iter()
+            .filter(|m| m.flags.has(QualityFlags::DUPLICATE))
+            .collect();
+        assert_eq!(dups.len(), 7, "one in 40 of 300 frames");
+        assert!(dups.iter().all(|m| m.flags.reliable() && m.lv.is_some()));
+        assert!(resent.iter().all(|m| !m.flags.has(QualityFlags::RESTARTED)));
+        let hr = resent.iter().rev().find_map(|m| m.heart_rate_bpm).unwrap();
+        assert!((hr - 60.0).abs() < 1.5, "{hr}");
+        assert!(dups.last().unwrap().heart_rate_bpm.is_some());
+        // Time that really goes backwards restarts detection, and the frame says so.
+        let back = run_resent(|_| false, Some(150));
+        let flagged: Vec<usize> = back
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.flags.has(QualityFlags::RESTARTED))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(flagged, vec![150]);
+        assert_eq!(back[150].flags.names(), vec!["restarted"]);
     }
 
     #[test]

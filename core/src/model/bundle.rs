@@ -320,12 +320,84 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 enum ReadFailure {
     Absent,
     Unreadable(String),
+    /// Larger than the bytes allowed for it (found from its size before reading it).
+    TooLarge {
+        size: u64,
+        limit: u64,
+    },
 }
-use ReadFailure::{Absent, Unreadable};
+use ReadFailure::{Absent, TooLarge, Unreadable};
+
+/// Largest file of a bundle (the default model's largest is about 2 MiB).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// A bundle directory's file `p`, of at most `limit` bytes: refused from its size before any
+/// of it is read, and read fallibly (no more than `limit` + 1 bytes, should it grow).
+fn read_limited(p: &Path, limit: u64) -> Result<Vec<u8>, ReadFailure> {
+    let m = match std::fs::symlink_metadata(p) {
+        Err(_) => return Err(Absent),
+        Ok(m) => m,
+    };
+    if m.file_type().is_symlink() {
+        return Err(Unreadable(
+            "a symbolic link: bundle files must be regular files inside the bundle".into(),
+        ));
+    }
+    if !m.is_file() {
+        return Err(Absent);
+    }
+    if m.len() > limit {
+        return Err(TooLarge {
+            size: m.len(),
+            limit,
+        });
+    }
+    let file = std::fs::File::open(p).map_err(|e| Unreadable(e.to_string()))?;
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(m.len() as usize)
+        .map_err(|_| Unreadable(format!("out of memory for {} bytes", m.len())))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
+        .map_err(|e| Unreadable(e.to_string()))?;
+    if bytes.len() as u64 > limit {
+        return Err(TooLarge {
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// A tar bundle's entry `name`, of at most `limit` bytes.
+fn tar_entry(
+    entries: &std::collections::HashMap<String, Vec<u8>>,
+    name: &str,
+    limit: u64,
+) -> Result<Vec<u8>, ReadFailure> {
+    let e = entries.get(name).ok_or(Absent)?;
+    if e.len() as u64 > limit {
+        return Err(TooLarge {
+            size: e.len() as u64,
+            limit,
+        });
+    }
+    Ok(e.clone())
+}
 
 impl ReadFailure {
     fn into_error(self, path: &Path, role: Option<&str>) -> BundleError {
         match (self, role) {
+            (TooLarge { size, limit }, None) => BundleError::Manifest {
+                path: path.to_path_buf(),
+                message: format!(
+                    "{size} bytes, more than the {limit} a manifest may have (refused unread)"
+                ),
+            },
+            (TooLarge { size, limit }, Some(_)) => BundleError::Size {
+                path: path.to_path_buf(),
+                expected: limit,
+                found: size,
+            },
             (Absent, Some(role)) => BundleError::MissingFile {
                 path: path.to_path_buf(),
                 role: role.to_string(),
@@ -479,7 +551,10 @@ impl Bundle {
     /// record what the finished bundle itself scores, which can only be measured once its
     /// files exist.
     pub fn set_metrics(dir: &Path, metrics: serde_json::Value) -> Result<Manifest, BundleError> {
-        Self::amend(dir, "metrics", |m| m.metrics = metrics)
+        Self::amend(dir, "metrics", |m| {
+            m.metrics = metrics;
+            Ok(())
+        })
     }
 
     /// Record new scores of the same weights as a new version of the bundle in directory `dir`
@@ -494,17 +569,16 @@ impl Bundle {
         metrics: serde_json::Value,
         reason: &str,
     ) -> Result<Self, BundleError> {
-        let current = Self::open(dir)?.manifest.version;
-        if current == version {
-            return Err(BundleError::Inconsistent {
-                path: dir.join(MANIFEST),
-                message: format!(
-                    "re-scoring changes the manifest and so the bundle digest: give a version \
-                     other than the current {current}"
-                ),
-            });
-        }
         Self::amend(dir, "version", |m| {
+            if m.version == version {
+                return Err(BundleError::Inconsistent {
+                    path: dir.join(MANIFEST),
+                    message: format!(
+                        "re-scoring changes the manifest and so the bundle digest: give a \
+                         version other than the current {version}"
+                    ),
+                });
+            }
             let entry = serde_json::json!({
                 "version": version,
                 "previous_version": m.version,
@@ -524,16 +598,18 @@ impl Bundle {
             }
             m.version = version.to_string();
             m.metrics = metrics;
+            Ok(())
         })?;
         Self::open(dir)
     }
 
     /// Verify the bundle directory `dir`, apply `edit` to its manifest and write it back,
-    /// sealed. `what` names the edit in the error for a tar bundle.
+    /// sealed; nothing is written when `edit` fails. `what` names the edit in the error for a
+    /// tar bundle.
     fn amend(
         dir: &Path,
         what: &str,
-        edit: impl FnOnce(&mut Manifest),
+        edit: impl FnOnce(&mut Manifest) -> Result<(), BundleError>,
     ) -> Result<Manifest, BundleError> {
         let mpath = dir.join(MANIFEST);
         if !dir.is_dir() {
@@ -543,7 +619,7 @@ impl Bundle {
             });
         }
         let mut manifest = Self::open(dir)?.manifest;
-        edit(&mut manifest);
+        edit(&mut manifest)?;
         Self::check(&mpath, &manifest)?;
         write_manifest(&mpath, &manifest)?;
         Ok(manifest)
@@ -565,31 +641,28 @@ impl Bundle {
     }
 
     fn open_checked(path: &Path, pin: Option<&str>) -> Result<Self, BundleError> {
+        if path.as_os_str().is_empty() {
+            return Err(BundleError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the bundle path is empty",
+                ),
+            });
+        }
         if path.is_file() {
             let entries = read_tar(path)?;
-            return Self::open_with(path, pin, |name| entries.get(name).cloned().ok_or(Absent));
+            return Self::open_with(path, pin, |name, limit| tar_entry(&entries, name, limit));
         }
-        Self::open_with(path, pin, |name| {
-            let p = path.join(name);
-            match std::fs::symlink_metadata(&p) {
-                Err(_) => return Err(Absent),
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(Unreadable(
-                        "a symbolic link: bundle files must be regular files inside the bundle"
-                            .into(),
-                    ));
-                }
-                Ok(m) if !m.is_file() => return Err(Absent),
-                Ok(_) => {}
-            }
-            std::fs::read(&p).map_err(|e| Unreadable(e.to_string()))
+        Self::open_with(path, pin, |name, limit| {
+            read_limited(&path.join(name), limit)
         })
     }
 
     /// Open and verify a tar bundle held in memory; `name` stands for its path in errors.
     pub fn open_tar_bytes(name: &Path, bytes: &[u8]) -> Result<Self, BundleError> {
         let entries = read_tar_from(name, bytes)?;
-        Self::open_with(name, None, |n| entries.get(n).cloned().ok_or(Absent))
+        Self::open_with(name, None, |n, limit| tar_entry(&entries, n, limit))
     }
 
     /// Rewrite the manifest of the bundle directory `dir` in the current format, sealed, after
@@ -656,22 +729,13 @@ impl Bundle {
     fn open_with(
         dir: &Path,
         pin: Option<&str>,
-        mut read: impl FnMut(&str) -> Result<Vec<u8>, ReadFailure>,
+        mut read: impl FnMut(&str, u64) -> Result<Vec<u8>, ReadFailure>,
     ) -> Result<Self, BundleError> {
         let mpath = dir.join(MANIFEST);
-        let bytes = match read(MANIFEST) {
+        let bytes = match read(MANIFEST, MAX_MANIFEST_BYTES as u64) {
             Ok(b) => b,
             Err(e) => return Err(e.into_error(&mpath, None)),
         };
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(BundleError::Manifest {
-                path: mpath,
-                message: format!(
-                    "{} bytes, more than the {MAX_MANIFEST_BYTES} a manifest may have",
-                    bytes.len()
-                ),
-            });
-        }
         let digest = sha256_hex(&bytes);
         if let Some(expected) = pin
             && !expected.eq_ignore_ascii_case(&digest)
@@ -718,7 +782,18 @@ impl Bundle {
         let mut files = Vec::with_capacity(manifest.files.len());
         for f in &manifest.files {
             let p = dir.join(&f.path);
-            let bytes = read(&f.path).map_err(|e| e.into_error(&p, Some(&f.role)))?;
+            if f.bytes > MAX_FILE_BYTES {
+                return Err(BundleError::Inconsistent {
+                    path: mpath,
+                    message: format!(
+                        "file {:?} is listed with {} bytes, more than the {MAX_FILE_BYTES} a \
+                         bundle file may have",
+                        f.path, f.bytes
+                    ),
+                });
+            }
+            // At most the bytes the manifest states: a larger file is refused unread.
+            let bytes = read(&f.path, f.bytes).map_err(|e| e.into_error(&p, Some(&f.role)))?;
             if bytes.len() as u64 != f.bytes {
                 return Err(BundleError::Size {
                     path: p,
@@ -981,6 +1056,53 @@ mod tests {
         std::fs::remove_file(&p).unwrap();
         let e = Bundle::open(d.path()).unwrap_err();
         assert!(matches!(e, BundleError::MissingFile { .. }), "{e}");
+    }
+
+    #[test]
+    fn oversized_files_are_refused_from_their_size_unread() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path());
+        // Sparse files: huge by their size, nothing on disk. Reading one whole would take
+        // 64 GiB of memory; the refusal comes from the size alone.
+        let p = d.path().join("image.onnx");
+        std::fs::File::create(&p)
+            .unwrap()
+            .set_len(64 << 30)
+            .unwrap();
+        let e = Bundle::open(d.path()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                BundleError::Size {
+                    expected: 17,
+                    found: 68_719_476_736,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let digest = sha256_hex(&std::fs::read(d.path().join(MANIFEST)).unwrap());
+        let e = Bundle::open_pinned(d.path(), &digest).unwrap_err();
+        assert!(matches!(e, BundleError::Size { .. }), "{e}");
+        let m = d.path().join(MANIFEST);
+        std::fs::File::create(&m).unwrap().set_len(8 << 30).unwrap();
+        let e = Bundle::open(d.path()).unwrap_err();
+        assert!(matches!(e, BundleError::Manifest { .. }), "{e}");
+        assert!(
+            e.to_string().contains("8589934592 bytes") && e.to_string().contains("refused unread"),
+            "{e}"
+        );
+        // A manifest that lists a file larger than any bundle file may be is refused too.
+        let d2 = tempfile::tempdir().unwrap();
+        write(d2.path());
+        let mut mf = Bundle::open(d2.path()).unwrap().manifest().clone();
+        mf.files[1].bytes = MAX_FILE_BYTES + 1;
+        write_manifest(&d2.path().join(MANIFEST), &mf).unwrap();
+        let e = Bundle::open(d2.path()).unwrap_err();
+        assert!(e.to_string().contains("more than the 1073741824"), "{e}");
+        // And an empty path opens nothing (not the current folder's bundle).
+        let e = Bundle::open(Path::new("")).unwrap_err();
+        assert!(e.to_string().contains("empty"), "{e}");
     }
 
     #[test]

@@ -4,24 +4,33 @@
 //!  push(frame, meta) ──copy into a pooled buffer──▶ bounded queue ──▶ worker(s) (Engine each)
 //!        │ (never blocks unless the policy is Block)                        │
 //!        └──── dropped / discarded notices ──────────┐                      ▼
-//!                                                    └──▶ delivery thread: reorder by sequence
-//!                                                              │ ──▶ callback, or
-//!                                                              └──▶ poll queue (bounded)
+//!                                                    └──▶ delivery thread: reorder by sequence,
+//!                                                         measure
+//!                                                              │
+//!                                                              ▼
+//!                                   outbox (bounded: `results`) ──▶ poll, or the callback thread
 //! ```
 //!
 //! - [`Stream::push`] copies the frame into one of a fixed set of buffers allocated at start
 //!   (a buffer grows only when a frame is larger than any before it) and enqueues it. When the
 //!   queue is full the [`QueuePolicy`] decides: drop the oldest queued frame (default), reject
 //!   the new one, or wait (offline use).
-//! - Every accepted frame gets a sequence number and exactly one [`FrameResult`], delivered in
-//!   sequence order: segmented, failed (the engine's error), or dropped (and why). So at any
-//!   time `pushed = processed + failed + dropped + in flight`.
+//! - Every accepted frame gets a sequence number and exactly one [`FrameResult`], in sequence
+//!   order: segmented, failed (the engine's error), or dropped (and why). So at any time
+//!   `pushed = processed + failed + dropped + in flight`, where in flight means queued or in a
+//!   worker.
+//! - Finished results wait in a bounded outbox for the reader (poll, or the thread that calls
+//!   the callback), so a slow reader never makes the stream hold more than
+//!   [`StreamConfig::results`] of them: under drop-oldest and reject the oldest is dropped
+//!   unread ([`StreamStats::unread_dropped`]; its sequence number is missing from what the
+//!   reader sees); under block nothing is dropped and pushes wait for the reader instead.
 //! - Each frame carries its own [`ScanMeta`]: a view switch or an unknown phase mid-stream only
 //!   changes the prompts of the frames that carry it.
 //! - [`Stream::stop`] drains (process what is queued) or discards (drop it), joins the threads
 //!   and returns the final [`StreamStats`].
 
 mod latency;
+mod outbox;
 mod reorder;
 
 pub use latency::LatencyHistogram;
@@ -33,14 +42,13 @@ use crate::measure::tracker::{
 };
 use crate::meta::ScanMeta;
 use crate::structure::Structure;
-use crossbeam_channel::{
-    Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
-};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use outbox::{Outbox, Ready, Taken};
 use reorder::{Delivered, Reorder};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 /// What [`Stream::push`] does when the queue is full.
@@ -51,7 +59,8 @@ pub enum QueuePolicy {
     DropOldest,
     /// Refuse the new frame ([`StreamError::QueueFull`]).
     Reject,
-    /// Wait for room (offline processing: nothing may be lost; the caller's thread blocks).
+    /// Wait for room (offline processing: nothing may be lost; the caller's thread blocks)
+    /// in the queue, and while [`StreamConfig::results`] results wait for the reader.
     Block,
 }
 
@@ -62,7 +71,9 @@ pub enum StopMode {
     #[default]
     Drain,
     /// Drop queued frames (each still gets a [`Outcome::Dropped`] result); frames already in a
-    /// worker finish.
+    /// worker finish. A callback stream also stops calling its callback: the results it has
+    /// not been given are dropped ([`StreamStats::unread_dropped`]), so the stop waits for at
+    /// most one frame in each worker and the callback already running.
     Discard,
 }
 
@@ -87,13 +98,14 @@ pub struct StreamConfig {
     pub workers: usize,
     /// Structures segmented in every frame (empty: every structure of the model).
     pub structures: Vec<Structure>,
-    /// Bytes preallocated per frame buffer (0: buffers grow to the first frames' size).
+    /// Bytes preallocated per frame buffer (0: buffers grow to the first frames' size), at most
+    /// [`MAX_FRAME_BYTES`]; the stream holds `queue + workers + 1` buffers.
     pub frame_bytes: usize,
     /// Largest frame accepted, bytes (tightly packed).
     pub max_frame_bytes: usize,
-    /// Results waiting to be polled, at most; when full, the oldest unread result is dropped
-    /// (counted in [`StreamStats::unread_dropped`]), except under [`QueuePolicy::Block`], where
-    /// delivery waits for the reader until the stream is stopped.
+    /// Finished results waiting for the reader (poll or callback), at most; when full, the
+    /// oldest is dropped (counted in [`StreamStats::unread_dropped`]), except under
+    /// [`QueuePolicy::Block`], where pushes wait for the reader instead and nothing is dropped.
     pub results: usize,
     /// Clinical measurements on the delivery thread ([`crate::measure::tracker`]): areas,
     /// LV volumes, confidence and quality flags per frame, ED/ES, heart rate and EF per cycle,
@@ -116,12 +128,16 @@ impl Default for StreamConfig {
     }
 }
 
+/// The largest frame there can be, bytes: [`crate::frame::MAX_DIM`]² pixels of 4 bytes.
+pub const MAX_FRAME_BYTES: usize = crate::frame::MAX_DIM * crate::frame::MAX_DIM * 4;
+
 /// Where results go.
 pub enum Delivery {
     /// Kept for [`Stream::poll`].
     Poll,
-    /// Handed to this function on the delivery thread, in order. It should return quickly: a
-    /// slow callback holds back later results (not the scanner thread).
+    /// Handed to this function, in order, on a thread of its own (stack:
+    /// [`crate::threads::stack_size`]). A slow callback holds back later results, not the
+    /// scanner thread or the workers: results waiting for it are bounded like polled ones.
     Callback(Box<dyn FnMut(FrameResult) + Send>),
 }
 
@@ -141,7 +157,8 @@ pub struct FrameTimings {
     pub queue: Duration,
     /// The engine's stages (preprocess, text, image model, postprocess).
     pub engine: Timings,
-    /// From push until the result was delivered (callback called or result pollable).
+    /// From push until the result was delivered (callback about to be called, or result
+    /// pollable).
     pub total: Duration,
 }
 
@@ -195,11 +212,16 @@ pub struct StreamStats {
     pub dropped_overflow: u64,
     /// Frames dropped at a discarding stop.
     pub discarded: u64,
-    /// Results dropped because nobody polled them in time (their frames count as processed).
+    /// Results dropped before the reader took them (polled too late, a callback too slow, or
+    /// a discarding stop of a callback stream); their frames count as processed, failed or
+    /// dropped as they were.
     pub unread_dropped: u64,
     /// Frames queued or in a worker now.
     pub in_flight: u64,
-    /// Push-to-result latency of segmented frames.
+    /// Finished results waiting for the reader now (at most [`StreamConfig::results`], plus
+    /// under [`QueuePolicy::Block`] the frames that were in flight when it filled).
+    pub undelivered: u64,
+    /// Push-to-delivery latency of segmented frames that were delivered.
     pub latency: LatencyHistogram,
     /// Push-to-worker wait of segmented frames.
     pub queue_wait: LatencyHistogram,
@@ -249,6 +271,21 @@ pub enum StreamError {
     /// A thread could not be started.
     #[error("starting a stream thread: {0}")]
     Thread(String),
+    /// Memory for frame buffers could not be had.
+    #[error("out of memory: {what} needs {bytes} bytes")]
+    OutOfMemory {
+        /// What it was for.
+        what: &'static str,
+        /// How much was asked for.
+        bytes: usize,
+    },
+    /// A push under [`QueuePolicy::Block`] from the stream's own result callback while the
+    /// results waiting for that callback are at capacity: waiting would wait for itself.
+    #[error(
+        "the stream's own result callback cannot wait for room: {0} results are waiting for \
+         it (push from another thread, or again from a later callback)"
+    )]
+    CallbackWouldBlock(usize),
 }
 
 /// A frame copied out of the scanner's buffer.
@@ -298,8 +335,17 @@ impl Job {
         (Event { result, pushed }, buf)
     }
 
-    /// Report the job as dropped for `reason`; the buffer comes back.
-    fn drop_into(self, reason: DropReason, events: &Sender<Event>) -> Vec<u8> {
+    /// Report the job as dropped for `reason` (counted now: it is no longer in flight); the
+    /// buffer comes back.
+    fn drop_into(self, reason: DropReason, events: &Sender<Event>, shared: &Shared) -> Vec<u8> {
+        {
+            let mut s = lock(&shared.stats);
+            s.in_flight = s.in_flight.saturating_sub(1);
+            match reason {
+                DropReason::Overflow => s.dropped_overflow += 1,
+                DropReason::Discarded => s.discarded += 1,
+            }
+        }
         let (ev, buf) = self.finish(Outcome::Dropped(reason), FrameTimings::default());
         let _ = events.send(ev);
         buf
@@ -319,8 +365,8 @@ struct Shared {
     clocks: Mutex<Vec<PhaseClock>>,
     /// Set once a frame came with a phase: the scanner gates by ECG, nothing is inferred.
     scanner_phase: AtomicBool,
-    /// Set by [`Stream::stop`]: a blocked delivery gives up waiting for a reader.
-    stopping: AtomicBool,
+    /// The thread that calls the result callback (callback streams).
+    callback_thread: OnceLock<ThreadId>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -334,10 +380,13 @@ pub struct Stream {
     queue_rx: Receiver<Job>,
     pool_tx: Sender<Vec<u8>>,
     pool_rx: Receiver<Vec<u8>>,
-    results: Option<Receiver<FrameResult>>,
+    outbox: Arc<Outbox>,
+    /// Results go to a callback (not polled).
+    callback: bool,
     shared: Arc<Shared>,
     workers: Mutex<Vec<JoinHandle<()>>>,
     delivery: Mutex<Option<JoinHandle<()>>>,
+    caller: Mutex<Option<JoinHandle<()>>>,
     config: StreamConfig,
     structures: Vec<Structure>,
 }
@@ -375,6 +424,14 @@ impl Stream {
                 config.frame_bytes, config.max_frame_bytes
             )));
         }
+        if config.frame_bytes > MAX_FRAME_BYTES {
+            return Err(StreamError::Config(format!(
+                "frame_bytes {} is over {MAX_FRAME_BYTES}, the largest frame there can be \
+                 ({}² pixels of 4 bytes)",
+                config.frame_bytes,
+                crate::frame::MAX_DIM
+            )));
+        }
         let structures = if config.structures.is_empty() {
             engine.manifest().structures.clone()
         } else {
@@ -388,24 +445,33 @@ impl Stream {
         let n_buffers = config.queue + config.workers + 1;
         let (pool_tx, pool_rx) = crossbeam_channel::bounded::<Vec<u8>>(n_buffers);
         for _ in 0..n_buffers {
+            let mut b = Vec::new();
+            b.try_reserve_exact(config.frame_bytes)
+                .map_err(|_| StreamError::OutOfMemory {
+                    what: "a frame buffer of frame_bytes (the stream holds queue + workers + 1)",
+                    bytes: config.frame_bytes,
+                })?;
             // Cannot fail: the pool has room for every buffer.
-            let _ = pool_tx.try_send(Vec::with_capacity(config.frame_bytes));
+            let _ = pool_tx.try_send(b);
         }
         let (events_tx, events_rx) = crossbeam_channel::unbounded::<Event>();
         let shared = Arc::new(Shared {
             stats: Mutex::new(StreamStats::default()),
             clocks: Mutex::new(Vec::new()),
             scanner_phase: AtomicBool::new(false),
-            stopping: AtomicBool::new(false),
+            callback_thread: OnceLock::new(),
         });
-
-        let (results_tx, results_rx, callback) = match delivery {
-            Delivery::Poll => {
-                let (tx, rx) = crossbeam_channel::bounded(config.results);
-                (Some(tx), Some(rx), None)
-            }
-            Delivery::Callback(cb) => (None, None, Some(cb)),
+        let outbox = Arc::new(Outbox::new(
+            config.results,
+            config.policy == QueuePolicy::Block,
+        ));
+        let callback = match delivery {
+            Delivery::Poll => None,
+            Delivery::Callback(cb) => Some(cb),
         };
+        let is_callback = callback.is_some();
+        // If a thread cannot start, those started before end by themselves: their channels'
+        // other ends are dropped with this function's locals.
 
         let mut workers = Vec::with_capacity(config.workers);
         let mut engine = Some(engine);
@@ -424,27 +490,34 @@ impl Stream {
                 queue: queue_rx.clone(),
                 pool: pool_tx.clone(),
                 events: events_tx.clone(),
+                shared: Arc::clone(&shared),
             };
-            let h = std::thread::Builder::new()
-                .name(format!("synboost-worker-{w}"))
-                .spawn(move || worker.run())
+            let h = crate::threads::spawn(format!("synboost-worker-{w}"), move || worker.run())
                 .map_err(|e| StreamError::Thread(e.to_string()))?;
             workers.push(h);
         }
 
         let out = Output {
-            callback,
-            results: results_tx,
-            results_rx: results_rx.clone(),
-            block: config.policy == QueuePolicy::Block,
+            outbox: Arc::clone(&outbox),
+            callback: is_callback,
             shared: Arc::clone(&shared),
             tracker: config.measure.map(CardiacTracker::new),
         };
-        let delivery = std::thread::Builder::new()
-            .name("synboost-delivery".into())
-            .spawn(move || deliver(events_rx, out))
-            .map_err(|e| StreamError::Thread(e.to_string()))?;
-
+        let delivery =
+            crate::threads::spawn("synboost-delivery".into(), move || deliver(events_rx, out))
+                .map_err(|e| StreamError::Thread(e.to_string()))?;
+        let caller = match callback {
+            None => None,
+            Some(cb) => {
+                let (ob, sh) = (Arc::clone(&outbox), Arc::clone(&shared));
+                let h = crate::threads::spawn("synboost-callback".into(), move || {
+                    call_back(&ob, &sh, cb)
+                })
+                .map_err(|e| StreamError::Thread(e.to_string()))?;
+                let _ = shared.callback_thread.set(h.thread().id());
+                Some(h)
+            }
+        };
         Ok(Self {
             producer: Mutex::new(Producer {
                 next_seq: 0,
@@ -454,10 +527,12 @@ impl Stream {
             queue_rx,
             pool_tx,
             pool_rx,
-            results: results_rx,
+            outbox,
+            callback: is_callback,
             shared,
             workers: Mutex::new(workers),
             delivery: Mutex::new(Some(delivery)),
+            caller: Mutex::new(caller),
             config,
             structures,
         })
@@ -474,7 +549,10 @@ impl Stream {
     }
 
     /// Copy a frame into the stream and return its sequence number. Never blocks unless the
-    /// policy is [`QueuePolicy::Block`] (then it waits for room).
+    /// policy is [`QueuePolicy::Block`]: then it waits for room in the queue and while
+    /// [`StreamConfig::results`] results wait for the reader, until the stream is stopped
+    /// ([`StreamError::Stopped`], the frame not taken). From the stream's own callback it does
+    /// not wait for the reader (itself): [`StreamError::CallbackWouldBlock`].
     pub fn push(&self, frame: &FrameView<'_>, meta: &ScanMeta) -> Result<u64, StreamError> {
         let bpp = frame.format().bytes_per_pixel();
         let row = frame.width() * bpp;
@@ -490,6 +568,17 @@ impl Stream {
         let (Some(queue), Some(events)) = (p.queue.clone(), p.events.clone()) else {
             return Err(StreamError::Stopped);
         };
+        if self.config.policy == QueuePolicy::Block {
+            // Back-pressure from the reader: results nobody has read yet are bounded.
+            let own = self.shared.callback_thread.get() == Some(&std::thread::current().id());
+            if own {
+                if self.outbox.full() {
+                    return Err(StreamError::CallbackWouldBlock(self.config.results));
+                }
+            } else if self.outbox.wait_for_room().is_err() {
+                return Err(StreamError::Stopped);
+            }
+        }
         // A buffer: free in the pool by construction (one more than can be queued or in
         // workers); under another producer's race, take the oldest queued frame's.
         let mut buf = match self.pool_rx.try_recv() {
@@ -501,7 +590,7 @@ impl Stream {
                     return Err(StreamError::QueueFull(self.config.queue));
                 }
                 QueuePolicy::DropOldest => match self.queue_rx.try_recv() {
-                    Ok(old) => old.drop_into(DropReason::Overflow, &events),
+                    Ok(old) => old.drop_into(DropReason::Overflow, &events, &self.shared),
                     Err(_) => self.pool_rx.recv().map_err(|_| StreamError::Stopped)?,
                 },
             },
@@ -509,6 +598,13 @@ impl Stream {
         buf.clear();
         if buf.capacity() < bytes {
             log::debug!("stream buffer grows to {bytes} bytes");
+            if buf.try_reserve_exact(bytes).is_err() {
+                let _ = self.pool_tx.try_send(buf);
+                return Err(StreamError::OutOfMemory {
+                    what: "a copy of the frame",
+                    bytes,
+                });
+            }
         }
         for y in 0..frame.height() {
             if let Some(r) = frame.row(y) {
@@ -565,7 +661,7 @@ impl Stream {
                     }
                     QueuePolicy::DropOldest => {
                         if let Ok(old) = self.queue_rx.try_recv() {
-                            let b = old.drop_into(DropReason::Overflow, &events);
+                            let b = old.drop_into(DropReason::Overflow, &events, &self.shared);
                             let _ = self.pool_tx.try_send(b);
                         }
                         job = j;
@@ -618,31 +714,32 @@ impl Stream {
     /// on timeout; [`StreamError::Stopped`] once the stream has stopped and every result was
     /// read.
     pub fn poll(&self, timeout: Option<Duration>) -> Result<Option<FrameResult>, StreamError> {
-        let rx = self.results.as_ref().ok_or(StreamError::NotPolled)?;
-        let r = match timeout {
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            Some(t) => rx.recv_timeout(t),
-        };
-        match r {
-            Ok(r) => Ok(Some(r)),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(StreamError::Stopped),
-        }
+        self.take(timeout)
     }
 
     /// The next result if one is ready.
     pub fn try_poll(&self) -> Result<Option<FrameResult>, StreamError> {
-        let rx = self.results.as_ref().ok_or(StreamError::NotPolled)?;
-        match rx.try_recv() {
-            Ok(r) => Ok(Some(r)),
-            Err(TryRecvError::Empty) => Ok(None),
-            Err(TryRecvError::Disconnected) => Err(StreamError::Stopped),
+        self.take(Some(Duration::ZERO))
+    }
+
+    fn take(&self, timeout: Option<Duration>) -> Result<Option<FrameResult>, StreamError> {
+        if self.callback {
+            return Err(StreamError::NotPolled);
+        }
+        match self.outbox.take(timeout) {
+            Taken::Result(r) => Ok(Some(r.result)),
+            Taken::Timeout => Ok(None),
+            Taken::End => Err(StreamError::Stopped),
         }
     }
 
     /// Counters and latencies so far.
     pub fn stats(&self) -> StreamStats {
-        lock(&self.shared.stats).clone()
+        let mut s = lock(&self.shared.stats).clone();
+        let (undelivered, unread_dropped) = self.outbox.counts();
+        s.undelivered = undelivered as u64;
+        s.unread_dropped = unread_dropped;
+        s
     }
 
     /// Whether [`Stream::stop`] has been called.
@@ -650,12 +747,19 @@ impl Stream {
         lock(&self.producer).queue.is_none()
     }
 
-    /// Stop: no more pushes; queued frames are processed ([`StopMode::Drain`]) or dropped
-    /// ([`StopMode::Discard`]); threads are joined. Results already delivered stay pollable.
-    /// Calling it again returns the same final stats. Safe to call from any thread, also while
-    /// another thread pushes (its push then fails with [`StreamError::Stopped`]).
+    /// Stop: no more pushes (one waiting under [`QueuePolicy::Block`] gives up); queued frames
+    /// are processed ([`StopMode::Drain`]) or dropped ([`StopMode::Discard`]); threads are
+    /// joined. Polled results already finished stay pollable. Calling it again returns the
+    /// same final stats. Safe to call from any thread but the callback's own (it would wait
+    /// for itself), also while another thread pushes (its push then fails with
+    /// [`StreamError::Stopped`]) or polls.
     pub fn stop(&self, mode: StopMode) -> StreamStats {
-        self.shared.stopping.store(true, Ordering::Release);
+        self.stop_with(mode, self.callback && mode == StopMode::Discard)
+    }
+
+    /// [`Stream::stop`]; `discard_ready`: drop the results not yet delivered too.
+    fn stop_with(&self, mode: StopMode, discard_ready: bool) -> StreamStats {
+        self.outbox.stop(discard_ready);
         let events = {
             let mut p = lock(&self.producer);
             p.queue = None;
@@ -663,9 +767,11 @@ impl Stream {
         };
         if let (StopMode::Discard, Some(events)) = (mode, events.as_ref()) {
             while let Ok(job) = self.queue_rx.try_recv() {
-                let _ = self
-                    .pool_tx
-                    .try_send(job.drop_into(DropReason::Discarded, events));
+                let _ = self.pool_tx.try_send(job.drop_into(
+                    DropReason::Discarded,
+                    events,
+                    &self.shared,
+                ));
             }
         }
         drop(events);
@@ -680,6 +786,13 @@ impl Stream {
             && h.join().is_err()
         {
             log::error!("the stream delivery thread panicked");
+            self.outbox.close();
+        }
+        let caller = lock(&self.caller).take();
+        if let Some(h) = caller
+            && h.join().is_err()
+        {
+            log::error!("the stream callback thread panicked");
         }
         self.stats()
     }
@@ -687,9 +800,8 @@ impl Stream {
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        // Nobody will read: let a blocked delivery see a disconnected queue.
-        self.results.take();
-        self.stop(StopMode::Discard);
+        // Nobody will read what is left.
+        self.stop_with(StopMode::Discard, true);
     }
 }
 
@@ -699,6 +811,7 @@ struct Worker {
     queue: Receiver<Job>,
     pool: Sender<Vec<u8>>,
     events: Sender<Event>,
+    shared: Arc<Shared>,
 }
 
 impl Worker {
@@ -714,6 +827,24 @@ impl Worker {
                 },
                 total: Duration::ZERO,
             };
+            {
+                // Counted as it leaves the worker: no longer in flight.
+                let mut s = lock(&self.shared.stats);
+                s.in_flight = s.in_flight.saturating_sub(1);
+                match &outcome {
+                    Outcome::Segmented(seg) => {
+                        s.processed += 1;
+                        s.queue_wait.record(timings.queue);
+                        let t = &mut s.engine_total;
+                        t.preprocess += seg.timings.preprocess;
+                        t.text += seg.timings.text;
+                        t.image += seg.timings.image;
+                        t.postprocess += seg.timings.postprocess;
+                        t.total += seg.timings.total;
+                    }
+                    _ => s.failed += 1,
+                }
+            }
             let (ev, buf) = job.finish(outcome, timings);
             let _ = self.pool.try_send(buf);
             if self.events.send(ev).is_err() {
@@ -752,12 +883,19 @@ impl Worker {
 
 /// The delivery thread's ends.
 struct Output {
-    callback: Option<Box<dyn FnMut(FrameResult) + Send>>,
-    results: Option<Sender<FrameResult>>,
-    results_rx: Option<Receiver<FrameResult>>,
-    block: bool,
+    outbox: Arc<Outbox>,
+    /// A callback thread takes from the outbox (it records the delivery time itself).
+    callback: bool,
     shared: Arc<Shared>,
     tracker: Option<CardiacTracker>,
+}
+
+/// A result is delivered: its push-to-delivery time, and the latency of a segmented frame.
+fn delivered(r: &mut FrameResult, pushed: Instant, shared: &Shared) {
+    r.timings.total = pushed.elapsed();
+    if matches!(r.outcome, Outcome::Segmented(_)) {
+        lock(&shared.stats).latency.record(r.timings.total);
+    }
 }
 
 impl Output {
@@ -780,58 +918,11 @@ impl Output {
             log::error!("measuring frame {} panicked; it has no measurements", r.seq);
             r.measurements = None;
         }
-        r.timings.total = pushed.elapsed();
-        {
-            let mut s = lock(&self.shared.stats);
-            s.in_flight = s.in_flight.saturating_sub(1);
-            match &r.outcome {
-                Outcome::Segmented(seg) => {
-                    s.processed += 1;
-                    s.latency.record(r.timings.total);
-                    s.queue_wait.record(r.timings.queue);
-                    let t = &mut s.engine_total;
-                    t.preprocess += seg.timings.preprocess;
-                    t.text += seg.timings.text;
-                    t.image += seg.timings.image;
-                    t.postprocess += seg.timings.postprocess;
-                    t.total += seg.timings.total;
-                }
-                Outcome::Failed(_) => s.failed += 1,
-                Outcome::Dropped(DropReason::Overflow) => s.dropped_overflow += 1,
-                Outcome::Dropped(DropReason::Discarded) => s.discarded += 1,
-            }
+        if !self.callback {
+            // Pollable from now on.
+            delivered(&mut r, pushed, &self.shared);
         }
-        if let Some(cb) = self.callback.as_mut() {
-            if catch_unwind(AssertUnwindSafe(|| cb(r))).is_err() {
-                log::error!("the result callback panicked");
-            }
-            return;
-        }
-        let Some(tx) = self.results.as_ref() else {
-            return;
-        };
-        let mut r = r;
-        // Under Block the reader is waited for, until the stream stops: a stopping stream
-        // nobody polls must not hang, so then the oldest unread result makes room.
-        while self.block && !self.shared.stopping.load(Ordering::Acquire) {
-            match tx.send_timeout(r, Duration::from_millis(20)) {
-                Ok(()) | Err(SendTimeoutError::Disconnected(_)) => return,
-                Err(SendTimeoutError::Timeout(back)) => r = back,
-            }
-        }
-        loop {
-            match tx.try_send(r) {
-                Ok(()) | Err(TrySendError::Disconnected(_)) => return,
-                Err(TrySendError::Full(back)) => {
-                    r = back;
-                    if let Some(rx) = self.results_rx.as_ref()
-                        && rx.try_recv().is_ok()
-                    {
-                        lock(&self.shared.stats).unread_dropped += 1;
-                    }
-                }
-            }
-        }
+        self.outbox.put(Ready { result: r, pushed });
     }
 }
 
@@ -846,5 +937,24 @@ fn deliver(events: Receiver<Event>, mut out: Output) {
     // Every sender is gone: whatever is left (there should be nothing) goes out in order.
     for ev in order.rest() {
         out.emit(*ev.result, ev.pushed);
+    }
+    out.outbox.close();
+}
+
+/// The callback thread: hands every result the outbox gives to the callback, in order, until
+/// the stream has stopped and the outbox is empty (or discarded).
+fn call_back(outbox: &Outbox, shared: &Shared, mut cb: Box<dyn FnMut(FrameResult) + Send>) {
+    loop {
+        match outbox.take(None) {
+            Taken::Result(ready) => {
+                let Ready { mut result, pushed } = *ready;
+                delivered(&mut result, pushed, shared);
+                if catch_unwind(AssertUnwindSafe(|| cb(result))).is_err() {
+                    log::error!("the result callback panicked");
+                }
+            }
+            Taken::Timeout => {}
+            Taken::End => return,
+        }
     }
 }

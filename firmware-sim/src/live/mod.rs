@@ -176,6 +176,8 @@ pub struct LiveOptions {
     pub gif_max_side: usize,
     /// Draw the phantom's truth outlines (dimmed) under the predictions.
     pub gif_truth: bool,
+    /// Send every Nth frame twice, with the same timestamp (a scanner's retry); 0: never.
+    pub resend_every: u64,
     /// Show a progress bar.
     pub progress: bool,
     /// Set from elsewhere (the binary's Ctrl-C handler) to end the stream early: pushing stops,
@@ -314,8 +316,9 @@ fn produce(
     t0: Instant,
     tx: mpsc::Sender<(u64, usize, f64)>,
     abort: &AtomicBool,
-    interrupt: Option<&AtomicBool>,
+    opts: &LiveOptions,
 ) -> std::result::Result<Produced, AbiError> {
+    let (interrupt, resend_every) = (opts.interrupt.as_deref(), opts.resend_every);
     let mut p = Produced::default();
     let n = src.frames.len();
     let run = (|| {
@@ -338,24 +341,31 @@ fn produce(
             let f = &src.frames[idx];
             let img = &f.image;
             let ts = (k as f64 * 1e9 / src.fps) as i64;
-            let call = Instant::now();
-            let r = stream.push_gray8(
-                img.data(),
-                (img.width(), img.height(), img.width()),
-                Some(ts),
-                &f.meta,
-            );
-            p.max_call = p.max_call.max(call.elapsed());
-            match r {
-                Ok(seq) => {
-                    p.pushed += 1;
-                    let now = Instant::now();
-                    p.span = Some((p.span.map_or(now, |s| s.0), now));
-                    // The consumer may have gone (it failed); the stream stops below anyway.
-                    let _ = tx.send((seq, idx, ts as f64 * 1e-9));
+            let sends = if resend_every > 0 && k % resend_every == resend_every - 1 {
+                2
+            } else {
+                1
+            };
+            for _ in 0..sends {
+                let call = Instant::now();
+                let r = stream.push_gray8(
+                    img.data(),
+                    (img.width(), img.height(), img.width()),
+                    Some(ts),
+                    &f.meta,
+                );
+                p.max_call = p.max_call.max(call.elapsed());
+                match r {
+                    Ok(seq) => {
+                        p.pushed += 1;
+                        let now = Instant::now();
+                        p.span = Some((p.span.map_or(now, |s| s.0), now));
+                        // The consumer may have gone (it failed); the stream stops below.
+                        let _ = tx.send((seq, idx, ts as f64 * 1e-9));
+                    }
+                    Err(e) if e.status() == Some(SB_ERR_QUEUE_FULL) => p.rejected += 1,
+                    Err(e) => return Err(e),
                 }
-                Err(e) if e.status() == Some(SB_ERR_QUEUE_FULL) => p.rejected += 1,
-                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -685,17 +695,7 @@ pub fn run(src: &Source, opts: &LiveOptions, prepare_s: f64) -> Result<LiveRepor
     let (produced, consumed) = std::thread::scope(|s| {
         let producer = std::thread::Builder::new()
             .name("live-producer".into())
-            .spawn_scoped(s, || {
-                produce(
-                    &stream,
-                    src,
-                    total,
-                    t0,
-                    tx,
-                    &abort,
-                    opts.interrupt.as_deref(),
-                )
-            })
+            .spawn_scoped(s, || produce(&stream, src, total, t0, tx, &abort, opts))
             .map_err(|e| LiveError::Internal(format!("producer thread: {e}")))?;
         let consumed = consume(&stream, src, &mut seqs, &mut sampler, gif_factor, &bar, t0);
         if consumed.is_err() {

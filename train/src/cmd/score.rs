@@ -75,6 +75,7 @@ pub fn rescore(a: RescoreArgs) -> Result<()> {
         .with_context(|| format!("opening {}", a.bundle.display()))?
         .manifest()
         .clone();
+    // Bundle::rescore refuses this too, but only after the two evaluations (minutes).
     if a.version == old.version {
         bail!(
             "--version {}: the bundle is already {}; a re-scored bundle has another manifest and \
