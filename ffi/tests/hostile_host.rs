@@ -73,6 +73,23 @@ fn callback_stream(c: sb_stream_config, ctx: &Seen, cb: sb_result_callback) -> S
     })
 }
 
+/// Three frames through a block-policy stream with callback `cb`, drained.
+fn three_through(ctx: &Seen, cb: sb_result_callback) {
+    let s = callback_stream(
+        sb_stream_config {
+            policy: SB_POLICY_BLOCK,
+            ..config()
+        },
+        ctx,
+        cb,
+    );
+    let f = gray_frame(16, 12);
+    for _ in 0..3 {
+        push_ok(&s, &f);
+    }
+    assert_eq!(unsafe { sb_stream_stop(s.0, SB_STOP_DRAIN) }, SB_OK);
+}
+
 fn push_status(s: *mut sb_stream, f: &Frame) -> sb_status {
     unsafe { sb_stream_push(s, f.p(), ptr::null(), ptr::null_mut()) }
 }
@@ -104,20 +121,7 @@ fn size_of_u32<T>() -> u32 {
 #[test]
 fn h1_freeing_a_callbacks_result_is_refused() {
     let ctx = Seen::default();
-    let s = callback_stream(
-        sb_stream_config {
-            policy: SB_POLICY_BLOCK,
-            ..config()
-        },
-        &ctx,
-        Some(free_the_lent_result),
-    );
-    let f = gray_frame(16, 12);
-    for _ in 0..3 {
-        push_ok(&s, &f);
-    }
-    assert_eq!(unsafe { sb_stream_stop(s.0, SB_STOP_DRAIN) }, SB_OK);
-    drop(s);
+    three_through(&ctx, Some(free_the_lent_result));
     let statuses = ctx.statuses.lock().unwrap();
     assert_eq!(statuses.len(), 3);
     for (st, m) in statuses.iter() {
@@ -596,19 +600,7 @@ unsafe extern "C" fn deep(result: *const sb_result, user_data: *mut c_void) {
 fn h7_callbacks_have_a_host_sized_stack() {
     assert!(synboost_core::threads::stack_size() >= 8 << 20);
     let ctx = Seen::default();
-    let s = callback_stream(
-        sb_stream_config {
-            policy: SB_POLICY_BLOCK,
-            ..config()
-        },
-        &ctx,
-        Some(deep),
-    );
-    let f = gray_frame(16, 12);
-    for _ in 0..3 {
-        push_ok(&s, &f);
-    }
-    assert_eq!(unsafe { sb_stream_stop(s.0, SB_STOP_DRAIN) }, SB_OK);
+    three_through(&ctx, Some(deep));
     assert_eq!(ctx.calls.load(Ordering::SeqCst), 3);
 }
 
