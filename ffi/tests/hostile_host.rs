@@ -180,14 +180,23 @@ fn h2_a_slow_callback_is_bounded_and_stops_are_prompt() {
         let s = callback_stream(c, &ctx, Some(record));
         let (pushed, _) = flood(&s, 200, 1.5, &c);
         // The callback can take 20 results a second: most of them cannot be delivered.
+        let before = stats(s.0);
+        let frame_s =
+            (before.preprocess_mean_ms + before.model_mean_ms + before.postprocess_mean_ms) / 1e3;
         let t = Instant::now();
         assert_eq!(unsafe { sb_stream_stop(s.0, mode) }, SB_OK);
         let took = t.elapsed();
         let st = stats(s.0);
         let calls = ctx.calls.load(Ordering::SeqCst);
         // Discard: the frame in the worker and the callback running (50 ms). Drain: also
-        // every queued frame and the 8 results waiting (at most 13 callbacks of 50 ms).
-        let bound = if mode == SB_STOP_DISCARD { 1.0 } else { 3.0 };
+        // the 4 queued frames and at most 13 callbacks of 50 ms (the 8 results waiting and the
+        // 5 frames in flight). Plus 0.5 s of slack for a busy machine; frame times as measured
+        // (they are ten times longer under ThreadSanitizer).
+        let bound = if mode == SB_STOP_DISCARD {
+            frame_s + 0.05 + 0.5
+        } else {
+            5.0 * frame_s + 13.0 * 0.05 + 0.5
+        };
         assert!(
             took.as_secs_f64() < bound,
             "stop mode {mode} took {took:?} ({calls} callbacks, {pushed} pushed)"
@@ -538,6 +547,12 @@ fn h6_config_sizes_are_capped_and_allocated_fallibly() {
         .unwrap();
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if text.contains("ThreadSanitizer: out of memory") {
+        // Under ThreadSanitizer its own allocator cannot live in 3 GiB of address space; the
+        // plain build (CI) runs this check.
+        println!("skipped under ThreadSanitizer: {text}");
+        return;
+    }
     assert!(out.status.success(), "the child failed: {text}");
     assert!(text.contains("h6 child: SB_ERR_NO_MEMORY"), "{text}");
 }
@@ -814,10 +829,10 @@ fn l3_close_waits_for_a_running_callback_and_it_is_never_called_again() {
 
 #[test]
 fn l4_stats_in_flight_counts_only_queued_and_working_frames() {
-    // A callback that never returns until released: finished results wait for it, and they
+    // A callback of 1 s: finished results wait for it, and they
     // are not in flight.
     let ctx = Seen::default();
-    ctx.sleep_ms.store(400, Ordering::SeqCst);
+    ctx.sleep_ms.store(1000, Ordering::SeqCst);
     let s = callback_stream(
         sb_stream_config {
             queue_capacity: 2,
@@ -832,10 +847,18 @@ fn l4_stats_in_flight_counts_only_queued_and_working_frames() {
         push_ok(&s, &f);
         thread::sleep(Duration::from_millis(30));
     }
-    thread::sleep(Duration::from_millis(100));
+    // Wait for the worker (whatever the machine's speed) while the callback is still busy.
+    let t = Instant::now();
+    while stats(s.0).in_flight > 0 && t.elapsed() < Duration::from_secs(30) {
+        thread::sleep(Duration::from_millis(5));
+    }
     let st = stats(s.0);
     assert_eq!(st.in_flight, 0, "{st:?}");
-    assert_eq!(st.processed, 6);
+    assert_eq!(st.processed + st.dropped, 6);
+    assert!(
+        st.pushed - st.in_flight > ctx.calls.load(Ordering::SeqCst) + 1,
+        "finished results wait for the callback outside in_flight: {st:?}"
+    );
     assert!(balanced(&st));
     assert_eq!(unsafe { sb_stream_stop(s.0, SB_STOP_DISCARD) }, SB_OK);
     let st = stats(s.0);
