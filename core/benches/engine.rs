@@ -3,18 +3,19 @@
 //! and a cache hit. `scripts/bench-inference.sh` prints the comparison table with onnxruntime.
 //! The `postprocess` group times each step of one structure's postprocessing on a 224² map of
 //! an LV-sized ellipse mapped to a 256² frame (the live stream's phantom size).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
 use synboost_core::frame::FrameView;
-use synboost_core::model::export::{BundleInfo, write_random_student};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::postprocess::{
     FrameMapper, PostprocessOptions, fill_holes, largest_component, postprocess, threshold,
 };
 use synboost_core::preprocess::{Fit, Geometry};
 use synboost_core::{Phase, ScanMeta, Structure, Tokenizer, View, Vocab};
+use synboost_export::student::{BundleInfo, write_random_student};
 
 fn frame(w: usize, h: usize) -> Vec<u8> {
     (0..w * h).map(|i| ((i * 7919) % 251) as u8).collect()

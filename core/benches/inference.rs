@@ -12,14 +12,15 @@
 //! to `--bundle` (default: a temporary folder) so that other runtimes can load the same files.
 //! `--open DIR` times an existing bundle instead (e.g. the shipped one, whose widths differ);
 //! it must have an int8 variant.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
 use synboost_core::frame::{FrameView, PixelFormat};
-use synboost_core::model::export::{BundleInfo, write_random_student};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Phase, ScanMeta, Structure, Tokenizer, View, Vocab};
+use synboost_export::student::{BundleInfo, write_random_student};
 
 struct Args {
     iters: usize,

@@ -3,6 +3,7 @@
 //! 256² frame, three structures, one thread): `cavity_geometry` (area, long axis, 20 discs) of
 //! an LV-sized mask, and `CardiacTracker::observe` (geometry, confidence, IoU with the previous
 //! frame, the cycle detector) over a beating sequence.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -11,9 +12,9 @@ use synboost_core::frame::FrameView;
 use synboost_core::measure::{
     Calibration, CardiacTracker, PhaseSource, TrackerConfig, cavity_geometry,
 };
-use synboost_core::model::export::{BundleInfo, write_random_student};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Mask, PixelSpacing, ScanMeta, Structure, Tokenizer, View, Vocab};
+use synboost_export::student::{BundleInfo, write_random_student};
 
 const SIZE: usize = 256;
 

@@ -12,13 +12,14 @@
 //! (candidate A, B, C, A, B, C, …) so machine noise hits every candidate alike. Prints the
 //! median and minimum image-graph time and whole-call time per candidate, with parameters and
 //! multiply-adds.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Instant;
 use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
 use synboost_core::frame::FrameView;
-use synboost_core::model::export::{BundleInfo, write_random_student};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Phase, ScanMeta, Structure, Tokenizer, View, Vocab};
+use synboost_export::student::{BundleInfo, write_random_student};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

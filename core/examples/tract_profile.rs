@@ -6,6 +6,7 @@
 //!
 //! Runs the graph 12 times (2 warm-ups) on a constant frame and constant conditioning and prints
 //! the mean time per operator type and the 25 slowest nodes with their input shapes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -11,7 +11,7 @@
 //! - `Gray16` (little-endian): through a [`Window`] `low..=high`, split into 256 equal bins:
 //!   `v < low` → 0, `v > high` → 255, else `(v − low) · 256 / (high − low + 1)`. The default
 //!   window is the full range, which is exactly `v >> 8`.
-//! - `Rgb8` and `Bgra8`: luma with the integer BT.601 weights `(77 R + 150 G + 29 B + 128) / 256`;
+//! - `Rgb8` and `Bgra8`: [`luma`], the DICOM standard's BT.601 weights `0.299 R + 0.587 G + 0.114 B`;
 //!   alpha is ignored.
 
 use serde::{Deserialize, Serialize};
@@ -313,11 +313,14 @@ impl Window {
     }
 }
 
-/// Luma of an RGB pixel with the integer BT.601 weights (77, 150, 29) / 256, rounded.
+/// Luma of an RGB pixel with the DICOM standard's coefficients (PS3.3 C.7.6.3.1.2, YBR_FULL:
+/// `Y = 0.2990 R + 0.5870 G + 0.1140 B`, i.e. BT.601), rounded half up. The one luma of the
+/// project: RGB and BGRA frames pushed by a host and RGB DICOM decoded for replay give the
+/// same grey levels.
 #[inline]
 pub fn luma(r: u8, g: u8, b: u8) -> u8 {
-    let y = (77 * u32::from(r) + 150 * u32::from(g) + 29 * u32::from(b) + 128) >> 8;
-    // The weights sum to 256, so y ≤ 255.
+    let y = (299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b) + 500) / 1000;
+    // The weights sum to 1000, so y ≤ 255.
     y as u8
 }
 
@@ -517,11 +520,12 @@ mod tests {
         let f = FrameView::new(PixelFormat::Rgb8, 4, 1, 12, &rgb).unwrap();
         assert_eq!(
             conv.gray_row(&f, 0, 0, 4, &mut scratch).unwrap(),
-            &[77, 149, 29, 255]
+            // The DICOM standard's 0.299 / 0.587 / 0.114, rounded half up.
+            &[76, 150, 29, 255]
         );
         let bgra = [0, 0, 255, 7, 255, 0, 0, 99];
         let f = FrameView::new(PixelFormat::Bgra8, 2, 1, 8, &bgra).unwrap();
-        assert_eq!(conv.gray_row(&f, 0, 0, 2, &mut scratch).unwrap(), &[77, 29]);
+        assert_eq!(conv.gray_row(&f, 0, 0, 2, &mut scratch).unwrap(), &[76, 29]);
         let g8 = [1, 2, 3, 4, 5, 6];
         let f = FrameView::gray8(3, 2, &g8).unwrap();
         assert_eq!(conv.gray_row(&f, 1, 1, 2, &mut scratch).unwrap(), &[5, 6]);

@@ -18,21 +18,16 @@
 //! - `dicom` (feature `dicom`): US and US Multi-frame DICOM files → frames + [`ScanMeta`].
 #![deny(missing_docs)]
 
-pub mod data;
-#[cfg(feature = "dicom")]
-pub mod dicom;
 pub mod engine;
 pub mod frame;
 pub mod measure;
 pub mod meta;
-pub mod metrics;
 pub mod model;
 pub mod panics;
 pub mod postprocess;
 pub mod preprocess;
 pub mod prompt;
 pub mod raster;
-pub mod shape;
 pub mod stream;
 pub mod structure;
 pub mod threads;

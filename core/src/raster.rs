@@ -1,7 +1,6 @@
 //! Owned 8-bit greyscale images and binary masks, row-major, no padding.
 
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// Raster errors.
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +15,7 @@ pub enum RasterError {
         /// Buffer length.
         len: usize,
     },
-    /// A mask holds a value other than 0 and 1 (or 0 and 255 in a PNG).
+    /// A mask holds a value other than 0 and 1 (or 0 and 255 in a greyscale image).
     #[error("mask value {value} at ({x}, {y}) is not binary")]
     NotBinary {
         /// Column.
@@ -25,14 +24,6 @@ pub enum RasterError {
         y: usize,
         /// The value.
         value: u8,
-    },
-    /// PNG encoding or decoding failed.
-    #[error("{path}: {message}")]
-    Png {
-        /// File.
-        path: String,
-        /// What went wrong.
-        message: String,
     },
 }
 
@@ -95,35 +86,6 @@ impl GrayImage {
     /// Pixel at column `x`, row `y`, if inside.
     pub fn get(&self, x: usize, y: usize) -> Option<u8> {
         (x < self.width && y < self.height).then(|| self.data[y * self.width + x])
-    }
-
-    /// Read a PNG (any bit depth or colour type; colour is converted to luma, 16-bit scaled).
-    pub fn read_png(path: &Path) -> Result<Self, RasterError> {
-        let img = image::open(path).map_err(|e| png_err(path, e))?;
-        let g = img.into_luma8();
-        let (w, h) = (g.width() as usize, g.height() as usize);
-        Self::new(w, h, g.into_raw())
-    }
-
-    /// Decode a PNG from memory.
-    pub fn decode_png(bytes: &[u8], name: &str) -> Result<Self, RasterError> {
-        let img = image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
-            .map_err(|e| png_err(Path::new(name), e))?;
-        let g = img.into_luma8();
-        let (w, h) = (g.width() as usize, g.height() as usize);
-        Self::new(w, h, g.into_raw())
-    }
-
-    /// Write as an 8-bit greyscale PNG.
-    pub fn write_png(&self, path: &Path) -> Result<(), RasterError> {
-        image::save_buffer(
-            path,
-            &self.data,
-            dim(self.width),
-            dim(self.height),
-            image::ExtendedColorType::L8,
-        )
-        .map_err(|e| png_err(path, e))
     }
 }
 
@@ -224,6 +186,39 @@ impl Mask {
         &self.data
     }
 
+    /// This mask resized to `width × height` by nearest neighbour ([`nearest_indices`]).
+    pub fn resized(&self, width: usize, height: usize) -> Result<Mask, RasterError> {
+        check_size(width, height, width.saturating_mul(height))?;
+        let data = resize_nearest(&self.data, self.width, self.height, width, height);
+        Ok(Mask {
+            width,
+            height,
+            data,
+        })
+    }
+
+    /// Dice 2|A∩B| / (|A| + |B|) and IoU |A∩B| / |A∪B| against `other`, as fractions; both 1
+    /// when both masks are empty. `None` when the sizes differ. The one implementation behind
+    /// the stream's temporal IoU and the evaluation metrics (`synboost-data`).
+    pub fn overlap(&self, other: &Mask) -> Option<(f64, f64)> {
+        if (self.width, self.height) != (other.width, other.height) {
+            return None;
+        }
+        let (mut inter, mut p, mut t) = (0usize, 0usize, 0usize);
+        for (&a, &b) in self.data.iter().zip(&other.data) {
+            let (a, b) = (a != 0, b != 0);
+            inter += usize::from(a && b);
+            p += usize::from(a);
+            t += usize::from(b);
+        }
+        if p + t == 0 {
+            return Some((1.0, 1.0));
+        }
+        let dice = 2.0 * inter as f64 / (p + t) as f64;
+        let iou = inter as f64 / (p + t - inter) as f64;
+        Some((dice, iou))
+    }
+
     /// Whether the pixel at (x, y) is inside; false outside the image.
     pub fn get(&self, x: usize, y: usize) -> bool {
         x < self.width && y < self.height && self.data[y * self.width + x] != 0
@@ -256,19 +251,37 @@ fn check_size(width: usize, height: usize, len: usize) -> Result<(), RasterError
     Ok(())
 }
 
-/// Largest width or height accepted (image crate and PNG limit is u32; scanners are far below).
-pub const MAX_SIDE: usize = 1 << 16;
-
-fn dim(v: usize) -> u32 {
-    u32::try_from(v).unwrap_or(u32::MAX)
-}
-
-fn png_err(path: &Path, e: impl std::fmt::Display) -> RasterError {
-    RasterError::Png {
-        path: path.display().to_string(),
-        message: e.to_string(),
+/// Source index of each of `n_out` samples resampled from `n_in` by nearest neighbour,
+/// pixel-centre aligned: output `o` takes source `⌊(o + ½) · n_in / n_out⌋` (exact integer
+/// arithmetic). Empty when either is 0. The one nearest-neighbour rule of the project: masks,
+/// label maps and pictures are all resized through it.
+pub fn nearest_indices(n_in: usize, n_out: usize) -> Vec<usize> {
+    if n_in == 0 || n_out == 0 {
+        return Vec::new();
     }
+    (0..n_out)
+        .map(|o| ((2 * o + 1) * n_in / (2 * n_out)).min(n_in - 1))
+        .collect()
 }
+
+/// A row-major `sw × sh` plane of bytes (a mask, a label map) resized to `w × h` by
+/// [`nearest_indices`]; values are copied, never blended. Empty when a size is 0 or `data` is
+/// shorter than `sw · sh`.
+pub fn resize_nearest(data: &[u8], sw: usize, sh: usize, w: usize, h: usize) -> Vec<u8> {
+    if data.len() < sw.saturating_mul(sh) {
+        return Vec::new();
+    }
+    let (cols, rows) = (nearest_indices(sw, w), nearest_indices(sh, h));
+    let mut out = Vec::with_capacity(cols.len() * rows.len());
+    for &sy in &rows {
+        let row = &data[sy * sw..(sy + 1) * sw];
+        out.extend(cols.iter().map(|&sx| row[sx]));
+    }
+    out
+}
+
+/// Largest width or height accepted (PNG and most codecs limit sides to u32; scanners are far below).
+pub const MAX_SIDE: usize = 1 << 16;
 
 #[cfg(test)]
 mod tests {
@@ -285,24 +298,24 @@ mod tests {
     }
 
     #[test]
-    fn png_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("m.png");
-        let m = Mask::new(3, 2, vec![0, 1, 1, 0, 0, 1]).unwrap();
-        m.to_gray().write_png(&p).unwrap();
-        let back = Mask::from_gray_binary(&GrayImage::read_png(&p).unwrap()).unwrap();
-        assert_eq!(back, m);
-        let g = GrayImage::new(2, 1, vec![0, 128]).unwrap();
-        assert!(matches!(
-            Mask::from_gray_binary(&g),
-            Err(RasterError::NotBinary {
-                x: 1,
-                y: 0,
-                value: 128
-            })
-        ));
-        std::fs::write(&p, b"\x89PNG\r\n\x1a\ngarbage").unwrap();
-        let e = GrayImage::read_png(&p).unwrap_err().to_string();
-        assert!(e.contains("m.png"), "{e}");
+    fn nearest_resize_is_pixel_centre_aligned() {
+        // 4 → 2 takes sources 1 and 3 (centres 0.5·2 = 1, 1.5·2 = 3); 2 → 4 repeats each.
+        assert_eq!(nearest_indices(4, 2), vec![1, 3]);
+        assert_eq!(nearest_indices(2, 4), vec![0, 0, 1, 1]);
+        assert_eq!(nearest_indices(3, 3), vec![0, 1, 2]);
+        assert!(nearest_indices(0, 3).is_empty() && nearest_indices(3, 0).is_empty());
+        // Integer arithmetic matches the exact rational rule where floats may round.
+        for (n_in, n_out) in [(224, 256), (256, 224), (7, 3), (1000, 999)] {
+            for (o, &i) in nearest_indices(n_in, n_out).iter().enumerate() {
+                let exact = ((2 * o + 1) as u128 * n_in as u128) / (2 * n_out as u128);
+                assert_eq!(i as u128, exact.min(n_in as u128 - 1));
+            }
+        }
+        let m = Mask::new(4, 2, vec![1, 0, 0, 1, 0, 1, 1, 0]).unwrap();
+        let r = m.resized(2, 1).unwrap();
+        assert_eq!(r.data(), &[1, 0]); // row 1 (centre 0.5·2 = 1), columns 1 and 3
+        assert_eq!(m.resized(4, 2).unwrap(), m);
+        assert!(m.resized(0, 2).is_err());
+        assert!(resize_nearest(&[1, 2, 3], 2, 2, 1, 1).is_empty());
     }
 }

@@ -1,15 +1,16 @@
 //! The engine end to end on bundles written from random-weight students: pixel formats and
 //! strides give the same masks, masks follow the reference forward pass, the prompt cache runs
 //! the text graph once per prompt, variants load, and bad requests and bundles are refused.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use synboost_core::engine::{Engine, EngineError, EngineOptions, Variant, VariantChoice};
 use synboost_core::frame::{FrameView, PixelFormat};
-use synboost_core::model::export::{BundleInfo, write_student_bundle};
-use synboost_core::model::onnx::{Weights, random_weights};
-use synboost_core::model::quant::Calibration;
-use synboost_core::model::reference::{image_forward, image_forward_hooked, text_forward};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Phase, PromptKind, ScanMeta, Structure, Tokenizer, View, Vocab};
+use synboost_export::onnx::{Weights, random_weights};
+use synboost_export::quant::Calibration;
+use synboost_export::reference::{image_forward, image_forward_hooked, text_forward};
+use synboost_export::student::{BundleInfo, write_student_bundle};
 
 fn small_spec() -> ModelSpec {
     ModelSpec::tiny(Vocab::builtin().len(), Tokenizer::DEFAULT_MAX_LEN)

@@ -1,13 +1,13 @@
 //! The real-time stream on a random-weight tiny student: order, accounting under every queue
 //! policy, stops that drain or discard, callbacks with several workers, metadata that changes
 //! mid-stream, failures that do not stop the stream, and refused pushes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
 use synboost_core::frame::{FrameView, PixelFormat};
 use synboost_core::meta::ScanMeta;
-use synboost_core::model::export::{BundleInfo, write_random_student};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::preprocess::{PreprocessOptions, Roi};
 use synboost_core::stream::{
@@ -15,6 +15,7 @@ use synboost_core::stream::{
     StreamError,
 };
 use synboost_core::{Phase, PromptKind, Structure, Tokenizer, View, Vocab};
+use synboost_export::student::{BundleInfo, write_random_student};
 
 fn engine() -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();

@@ -87,6 +87,7 @@
 //! log callback (`ffi/src/log.rs`): a failing call made inside it re-entered it under its lock,
 //! and `sb_set_log_callback` there waited for that lock; now the first is dropped and the
 //! second is `SB_ERR_STATE`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::ffi::{CString, c_char, c_void};
 use std::mem::{MaybeUninit, size_of};

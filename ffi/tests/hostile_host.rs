@@ -15,6 +15,7 @@
 //! | 8 | `h8_an_empty_path_is_invalid` | the current folder's bundle | `SB_ERR_INVALID` |
 //! | 9 | `firmware-sim/tests/clinical.rs::resent_frames_keep_the_cycles` (a beating phantom) | 0 cycles | the clean stream's cycles, `SB_FLAG_DUPLICATE` |
 //! | 10 | `h10_every_timestamp_but_none_stays_a_timestamp` | `INT64_MIN + 1` read back as none | rounded toward zero |
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::ffi::{CString, c_void};
 use std::mem::MaybeUninit;

@@ -8,13 +8,14 @@
 //! The default is the deployable student (224², 3 structures) with an int8 variant calibrated
 //! on phantom frames, as `core/benches/inference.rs` builds it; `--tiny` writes the tests'
 //! 64×48 student.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
-use synboost_core::model::export::{BundleInfo, write_random_student};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Tokenizer, Vocab};
-use synboost_sim::phantom::{Phantom, PhantomConfig};
+use synboost_export::student::{BundleInfo, write_random_student};
+use synboost_phantom::{Phantom, PhantomConfig};
 
 fn main() -> Result<()> {
     let mut dir = None;

@@ -9,7 +9,7 @@
 //!   `RecommendedDisplayFrameRate` (required: a cine without a frame time cannot be written);
 //! - `heart_rate_bpm` → `HeartRate`;
 //! - `view` → `ViewName` (`A2C`/`A3C`/`A4C`) and `ViewCodeSequence` with the CID 12226 SNOMED CT
-//!   code ([`synboost_core::dicom::VIEW_CODES_SCT`]);
+//!   code ([`synboost_dicom::VIEW_CODES_SCT`]);
 //! - `pixel_spacing` → one `SequenceOfUltrasoundRegions` item (2D sector, tissue, cm units,
 //!   `PhysicalDeltaX/Y` = spacing in cm per pixel) over [`DicomWriteOptions::region`] or the
 //!   whole image. Without a spacing no region is written.
@@ -31,11 +31,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
-use synboost_core::dicom::{
-    DATA_TYPE_TISSUE, SPATIAL_FORMAT_2D, UNITS_CM, US_MULTIFRAME_IMAGE_STORAGE, VIEW_CODES_SCT,
-};
 use synboost_core::meta::{ScanMeta, Sex, View};
 use synboost_core::raster::GrayImage;
+use synboost_dicom::{
+    DATA_TYPE_TISSUE, SPATIAL_FORMAT_2D, UNITS_CM, US_MULTIFRAME_IMAGE_STORAGE, VIEW_CODES_SCT,
+};
 
 /// Explicit VR Little Endian.
 pub const EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1";
@@ -559,7 +559,7 @@ pub fn encode_cine(
         .map_err(|e| DicomWriteError::Encode(e.to_string()))?;
     let mut bytes = Vec::new();
     file.write_all(&mut bytes)
-        .map_err(|e| DicomWriteError::Encode(synboost_core::dicom::error_chain(&e)))?;
+        .map_err(|e| DicomWriteError::Encode(synboost_dicom::error_chain(&e)))?;
     let written = WrittenCine {
         sop_instance_uid: sop_uid,
         series_instance_uid: series_uid,

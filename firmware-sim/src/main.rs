@@ -6,14 +6,14 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use synboost_core::data::SampleSource;
-use synboost_core::dicom::{ReadOptions, read_cine};
 use synboost_core::meta::{ImageQuality, Phase, View};
+use synboost_data::SampleSource;
+use synboost_dicom::{ReadOptions, read_cine};
+use synboost_phantom::dataset::{ExportOptions, export_dataset};
+use synboost_phantom::{Phantom, PhantomConfig};
 use synboost_sim::dicom_write::{DicomWriteOptions, RegionSpec, write_cine};
-use synboost_sim::export::{ExportOptions, export_dataset};
 use synboost_sim::live::{self, LiveOptions, Policy, Variant};
 use synboost_sim::overlay::{Rgb, overlay};
-use synboost_sim::phantom::{Phantom, PhantomConfig};
 use synboost_sim::replay::{Replay, ReplayOptions};
 
 /// Simulated echocardiography for integrating and testing synboost.
@@ -408,7 +408,7 @@ fn main() -> Result<()> {
             let rep = export_dataset(&opts, |done, _| bar.set_position(done as u64))?;
             bar.finish();
             // A contact sheet of the first patient's frames with their masks, for a quick look.
-            let ds = synboost_core::data::seed::SeedDataset::open(&out, &split)?;
+            let ds = synboost_data::seed::SeedDataset::open(&out, &split)?;
             let mut tiles = Vec::new();
             for i in 0..ds.len().min(8) {
                 let s = ds.load(i)?;

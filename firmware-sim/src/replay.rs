@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! # use std::path::Path;
-//! # use synboost_core::dicom::ReadOptions;
+//! # use synboost_dicom::ReadOptions;
 //! # use synboost_sim::replay::{Replay, ReplayOptions};
 //! let opts = ReplayOptions { max_loops: Some(3), real_time: true, ..ReplayOptions::default() };
 //! for f in Replay::open(Path::new("cine.dcm"), &ReadOptions::default(), opts)? {
@@ -22,9 +22,9 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use synboost_core::dicom::{DicomCine, DicomError, ReadOptions, read_cine};
 use synboost_core::meta::ScanMeta;
 use synboost_core::raster::GrayImage;
+use synboost_dicom::{DicomCine, DicomError, ReadOptions, read_cine};
 
 /// How a [`Replay`] runs.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -1,9 +1,10 @@
 //! The `synboost-sim` command line: help lists the subcommands, `generate` writes a dataset that
 //! the core reader loads, bad arguments fail with a message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
-use synboost_core::data::SampleSource;
-use synboost_core::data::seed::SeedDataset;
+use synboost_data::SampleSource;
+use synboost_data::seed::SeedDataset;
 
 fn sim() -> Command {
     Command::new(env!("CARGO_BIN_EXE_synboost-sim"))

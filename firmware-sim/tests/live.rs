@@ -2,6 +2,7 @@
 //! phantom frames through a tiny random-weight bundle for a few seconds, and writes a balanced
 //! report and a decodable GIF; a missing bundle fails with a clear message; Ctrl-C ends a run
 //! early with a report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use image::AnimationDecoder;
 use image::codecs::gif::GifDecoder;
@@ -10,9 +11,9 @@ mod common;
 use common::library;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use synboost_core::model::export::{BundleInfo, write_random_student};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Tokenizer, Vocab};
+use synboost_export::student::{BundleInfo, write_random_student};
 
 fn sim() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_synboost-sim"));

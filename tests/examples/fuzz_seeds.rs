@@ -1,6 +1,7 @@
 //! Write the seed corpora of the fuzz targets: `cargo run -p synboost-tests --example
 //! fuzz_seeds -- fuzz/corpus` (one folder per target; real DICOM files from
 //! `SYNBOOST_DICOM_DIR` when set). `fuzz/run.sh` calls it before fuzzing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 use synboost_sim::dicom_write::{DicomWriteOptions, RegionSpec, encode_cine};

@@ -7,6 +7,9 @@
 //! an abort or an allocation out of proportion to the input (the fuzz runs cap every allocation
 //! at 64 MiB, so limits that are parameters are set low here). A result that comes back is
 //! checked for consistency, so a harness can fail on a wrong answer, not only on a crash.
+// Fuzz oracles: a broken invariant must crash the fuzzer, so these harnesses assert and
+// panic on purpose (they are test code that libFuzzer and the regression tests run).
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
@@ -28,15 +31,15 @@ use synboost::stream::{
     sb_stream_push, sb_stream_start,
 };
 use synboost::types::{sb_frame, sb_meta, sb_meta_defaults};
-use synboost_core::data::{metaimage, nifti};
-use synboost_core::dicom::{self, ReadOptions};
 use synboost_core::meta::{ImageQuality, InfoCfg, Phase, ScanMeta, Sex, View};
 use synboost_core::model::bundle::{Bundle, seal_manifest};
-use synboost_core::model::export::{BundleInfo, write_random_student};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::prompt::{PromptAttrs, PromptKind, PromptScheme, Shape, Wording};
 use synboost_core::structure::Structure;
 use synboost_core::{Tokenizer, Vocab};
+use synboost_data::{metaimage, nifti};
+use synboost_dicom::ReadOptions;
+use synboost_export::student::{BundleInfo, write_random_student};
 
 /// The model bundle the C ABI harness streams through (the repository's default model).
 pub fn default_bundle() -> PathBuf {
@@ -109,7 +112,7 @@ impl<'a> Input<'a> {
     }
 }
 
-/// DICOM reading (`core::dicom::read_cine_bytes`), as `synboost-sim live --dicom` and a
+/// DICOM reading (`core::synboost_dicom::read_cine_bytes`), as `synboost-sim live --dicom` and a
 /// vendor's DICOM import use it. A file that reads must have frames of the size it reports.
 pub fn dicom(data: &[u8]) -> bool {
     let opts = ReadOptions {
@@ -119,7 +122,7 @@ pub fn dicom(data: &[u8]) -> bool {
         max_inflated_bytes: 16 << 20,
         ..ReadOptions::default()
     };
-    if let Ok(cine) = dicom::read_cine_bytes(data, Path::new("fuzz.dcm"), &opts) {
+    if let Ok(cine) = synboost_dicom::read_cine_bytes(data, Path::new("fuzz.dcm"), &opts) {
         assert!(
             !cine.frames.is_empty(),
             "a cine without frames was returned"
@@ -451,7 +454,7 @@ pub fn prompt(data: &[u8]) -> bool {
     // Metadata text from a DICOM header or a CAMUS Info file overrides the picks.
     let mut parts = text.splitn(3, '\u{1}');
     if let Some(age) = parts.next()
-        && let Some(a) = dicom::parse_age(age)
+        && let Some(a) = synboost_dicom::parse_age(age)
     {
         assert!(
             a <= 130 || age.trim_end().ends_with(['M', 'W', 'D']),
@@ -460,7 +463,7 @@ pub fn prompt(data: &[u8]) -> bool {
         meta.age_years = Some(a);
     }
     if let Some(view) = parts.next()
-        && let Some(v) = dicom::view_from_text(view)
+        && let Some(v) = synboost_dicom::view_from_text(view)
     {
         meta.view = Some(v);
     }
@@ -532,7 +535,7 @@ pub fn camus_raw(data: &[u8]) -> bool {
             rest,
             // A header whose ElementDataFile is not LOCAL asks for a file: there is none.
             &mut |name| {
-                Err(synboost_core::data::DataError::Io {
+                Err(synboost_data::DataError::Io {
                     path: PathBuf::from(name),
                     source: std::io::Error::from(std::io::ErrorKind::NotFound),
                 })

@@ -7,14 +7,15 @@
 //! The library is the cdylib cargo builds for this crate's dev-dependency on `synboost`, beside
 //! this test executable (`target/<profile>/deps/`, or `target/<profile>/` when newer); the C
 //! compilers, binutils and pkg-config are the system's (scripts/test.sh installs them).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
-use synboost_core::model::export::{BundleInfo, write_random_student};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Tokenizer, Vocab};
+use synboost_export::student::{BundleInfo, write_random_student};
 
 /// How long a client may run before it is taken for hung.
 const RUN_TIMEOUT: Duration = Duration::from_secs(600);

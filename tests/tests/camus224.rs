@@ -2,14 +2,15 @@
 //! three masks, view and phase, per-label pixel totals equal `manifest.csv`, and (since the
 //! masks were cleaned on 2026-12-02) every mask is exactly one 8-connected component. The
 //! default model's manifest was scored on exactly this val split (its data fingerprint).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
-use synboost_core::data::fingerprint::{DataRecord, fingerprint};
-use synboost_core::data::seed::SeedDataset;
-use synboost_core::data::{SampleSource, scan};
 use synboost_core::postprocess::largest_component;
 use synboost_core::{Mask, Phase, View};
+use synboost_data::fingerprint::{DataRecord, fingerprint};
+use synboost_data::seed::SeedDataset;
+use synboost_data::{SampleSource, scan};
 
 /// 8-connected foreground components of `m`, by breadth-first flood fill (independent of the
 /// union-find in `postprocess`, which is checked against it).

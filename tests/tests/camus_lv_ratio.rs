@@ -6,15 +6,16 @@
 //! area–length EF (in pixels: the stretch is the same for the ED and ES frames of a view, so the
 //! ratio survives it) and the biplane Simpson EF per patient are compared the same way, both
 //! from the same measurement code applied to predicted and to expert masks.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use synboost_core::data::SampleSource;
-use synboost_core::data::seed::SeedDataset;
 use synboost_core::engine::{Engine, EngineOptions};
 use synboost_core::frame::FrameView;
 use synboost_core::measure::{Agreement, Calibration, CavityGeometry, cavity_geometry, volume};
 use synboost_core::{Phase, Structure, View};
+use synboost_data::SampleSource;
+use synboost_data::seed::SeedDataset;
 
 /// Predicted and expert geometry of one image.
 type Both = (CavityGeometry, CavityGeometry);

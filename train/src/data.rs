@@ -22,14 +22,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use synboost_core::data::{DataError, Sample, SampleSource};
 use synboost_core::frame::FrameView;
 use synboost_core::preprocess::{PreprocessError, PreprocessOptions, Preprocessor};
 use synboost_core::prompt::{PromptAttrs, PromptError, PromptKind, PromptScheme, Wording};
 use synboost_core::raster::{GrayImage, Mask};
 use synboost_core::structure::Structure;
 use synboost_core::vocab::{Tokenizer, VocabError};
-use synboost_sim::phantom::rng::{Rng, mix};
+use synboost_data::{DataError, Sample, SampleSource};
+use synboost_phantom::rng::{SplitMix64, mix};
 use tch::Tensor;
 
 /// Errors of the pipeline.
@@ -268,12 +268,12 @@ const PAIR_SALT: u64 = 0x5041_4952_5f44_5257;
 const MIX_SALT: u64 = 0x4d49_585f_534f_5552;
 
 /// A random stream for one purpose, keyed by up to three numbers.
-fn stream(salt: u64, a: u64, b: u64, c: u64) -> Rng {
-    Rng::new(mix(mix(mix(salt ^ a).wrapping_add(b)).wrapping_add(c)))
+fn stream(salt: u64, a: u64, b: u64, c: u64) -> SplitMix64 {
+    SplitMix64::new(mix(mix(mix(salt ^ a).wrapping_add(b)).wrapping_add(c)))
 }
 
 /// Uniform in `0..n` (`n` > 0; 0 when `n` is 0).
-fn below(rng: &mut Rng, n: usize) -> usize {
+fn below(rng: &mut SplitMix64, n: usize) -> usize {
     if n == 0 {
         return 0;
     }
@@ -281,7 +281,7 @@ fn below(rng: &mut Rng, n: usize) -> usize {
 }
 
 /// Fisher–Yates shuffle.
-fn shuffle<T>(v: &mut [T], rng: &mut Rng) {
+fn shuffle<T>(v: &mut [T], rng: &mut SplitMix64) {
     for i in (1..v.len()).rev() {
         let j = below(rng, i + 1);
         v.swap(i, j);
@@ -331,7 +331,7 @@ impl Augment {
     };
 
     /// Random parameters: scale 0.9–1.1, shift ±8 px per axis, rotation ±10°, gamma 0.8–1.2.
-    pub fn draw(rng: &mut Rng) -> Self {
+    pub fn draw(rng: &mut SplitMix64) -> Self {
         Self {
             scale: rng.range(0.9, 1.1),
             shift: (rng.range(-8.0, 8.0), rng.range(-8.0, 8.0)),
@@ -557,7 +557,7 @@ impl Shared {
         &self,
         sample: &Sample,
         structure: Structure,
-        rng: &mut Rng,
+        rng: &mut SplitMix64,
     ) -> Result<(PromptKind, String), PipelineError> {
         let scheme = self.cfg.scheme;
         let wanted = self
@@ -882,7 +882,7 @@ mod tests {
     use std::collections::HashSet;
     use std::time::{Duration, Instant};
     use synboost_core::raster::GrayImage;
-    use synboost_sim::phantom::source::PhantomSource;
+    use synboost_phantom::source::PhantomSource;
     use tch::Kind;
 
     fn phantoms(patients: usize, size: usize) -> Arc<dyn SampleSource> {
@@ -1103,7 +1103,7 @@ mod tests {
             }
         }
         // Random parameters: binary masks, the image of a binary picture agrees with the mask.
-        let mut rng = Rng::new(1);
+        let mut rng = SplitMix64::new(1);
         let picture: Vec<u8> = mask.iter().map(|&v| v * 255).collect();
         for _ in 0..20 {
             let a = Augment {

@@ -37,19 +37,19 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use synboost_core::data::fingerprint::{DataRecord, Fingerprinter};
-use synboost_core::data::{Sample, SampleSource};
 use synboost_core::engine::{Engine, EngineError};
 use synboost_core::frame::FrameView;
 use synboost_core::meta::PixelSpacing;
-use synboost_core::metrics::{self, MetricsError, PairMetrics, Summary};
 use synboost_core::postprocess::{FrameMapper, PostprocessError, PostprocessOptions, postprocess};
 use synboost_core::preprocess::{Geometry, PreprocessError, PreprocessOptions, Preprocessor};
 use synboost_core::prompt::{PromptAttrs, PromptError, PromptKind, PromptScheme, Wording};
 use synboost_core::raster::{GrayImage, Mask};
-use synboost_core::shape::shape_of;
 use synboost_core::structure::Structure;
 use synboost_core::vocab::{Tokenizer, Vocab, VocabError};
+use synboost_data::fingerprint::{DataRecord, Fingerprinter};
+use synboost_data::metrics::{self, MetricsError, PairMetrics, Summary};
+use synboost_data::shape::shape_of;
+use synboost_data::{Sample, SampleSource};
 use tch::{Device, Kind, Tensor};
 
 /// Evaluation errors.
@@ -937,10 +937,10 @@ fn finite(v: f64) -> Option<f64> {
 pub(crate) mod tests {
     use super::*;
     use crate::student::Student;
-    use synboost_core::data::DataError;
     use synboost_core::meta::{ImageQuality, Phase, ScanMeta, Sex, View};
-    use synboost_core::model::onnx::random_weights;
     use synboost_core::model::spec::ModelSpec;
+    use synboost_data::DataError;
+    use synboost_export::onnx::random_weights;
     use tch::nn;
 
     /// A small student for a 48 × 64 input (the default student, scaled down).

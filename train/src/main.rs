@@ -20,17 +20,17 @@ use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use synboost_core::data::SampleSource;
-use synboost_core::data::seed::SeedDataset;
 use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
 use synboost_core::model::bundle::PromptSettings;
-use synboost_core::model::export::{BundleInfo, write_student_bundle};
-use synboost_core::model::quant::Calibration;
-use synboost_core::model::reference::image_forward_hooked;
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::prompt::{PromptKind, PromptScheme, Wording};
 use synboost_core::{Structure, Tokenizer, Vocab};
-use synboost_sim::phantom::source::PhantomSource;
+use synboost_data::SampleSource;
+use synboost_data::seed::SeedDataset;
+use synboost_export::quant::Calibration;
+use synboost_export::reference::image_forward_hooked;
+use synboost_export::student::{BundleInfo, write_student_bundle};
+use synboost_phantom::source::PhantomSource;
 use synboost_train::checkpoint::{RunDir, RunState};
 use synboost_train::data::PromptMode;
 use synboost_train::eval::{Backend, EvalConfig, evaluate, evaluate_with};
@@ -792,7 +792,7 @@ fn export(a: ExportArgs) -> Result<()> {
         } else {
             "Apache-2.0 (trained on synthetic phantoms only)".into()
         },
-        created: synboost_core::model::export::now_rfc3339(),
+        created: synboost_export::student::now_rfc3339(),
         thresholds: vec![0.5; spec.structures.len()],
         prompt: PromptSettings {
             kind: PromptKind::P3,

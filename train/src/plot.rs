@@ -13,7 +13,7 @@
 //! **Colours.** Series take [`PALETTE`] (Tableau 10) in order, cycling after ten. In overlay
 //! grids the truth outline is [`TRUTH_COLOUR`] (green) and the prediction is a translucent
 //! [`PREDICTION_COLOUR`] (red) fill with an outline of the same colour; outlines are two pixels
-//! thick, the masks' boundary pixels ([`synboost_core::metrics::boundary`]) after scaling to the
+//! thick, the masks' boundary pixels ([`synboost_data::metrics::boundary`]) after scaling to the
 //! tile and the boundary just inside them.
 
 use crate::eval::Prediction;
@@ -22,8 +22,8 @@ use plotters::prelude::*;
 use plotters::style::register_font;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use synboost_core::metrics::boundary;
 use synboost_core::raster::{GrayImage, Mask};
+use synboost_data::metrics::boundary;
 
 /// Chart width in pixels.
 pub const CHART_WIDTH: u32 = 900;
@@ -644,7 +644,7 @@ mod tests {
             id: id.into(),
             structure: Structure::LvCavity,
             kind: PromptKind::P3,
-            dice: synboost_core::metrics::overlap(&predicted, &truth).map_or(0.0, |d| d.0),
+            dice: synboost_data::metrics::overlap(&predicted, &truth).map_or(0.0, |d| d.0),
             image,
             truth,
             predicted,

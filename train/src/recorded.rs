@@ -15,7 +15,7 @@
 
 use crate::eval::EvalReport;
 use std::fmt;
-use synboost_core::data::fingerprint::DataRecord;
+use synboost_data::fingerprint::DataRecord;
 
 /// Largest difference between a recorded and a fresh score taken as equal. tract is
 /// deterministic on one machine and thread count, so the bar is round-off in the JSON text.

@@ -1,13 +1,13 @@
 //! The deployable student in tch, built from [`ModelSpec`] with exactly the parameter names of
 //! the ONNX initialisers (`enc.0.conv.weight`, `dec.1.lat.bias`, …), so that weights move
-//! between training and [`synboost_core::model::onnx`] by name.
+//! between training and [`synboost_export::onnx`] by name.
 //!
 //! Training batches pair each image with one prompt: `forward(frames [B,1,H,W] u8 or float 0–255,
 //! cond [B,C]) → logits [B,1,H,W]`. The exported image graph runs the encoder once and the
 //! decoder over S conditioning rows; the arithmetic per (image, prompt) pair is the same.
 
-use synboost_core::model::onnx::Weights;
 use synboost_core::model::spec::ModelSpec;
+use synboost_export::onnx::Weights;
 use tch::{Device, Kind, Tensor, nn};
 
 /// Errors building or loading the student.
@@ -18,7 +18,7 @@ pub enum StudentError {
     Spec(#[from] synboost_core::model::spec::SpecError),
     /// Weights do not fit the spec.
     #[error(transparent)]
-    Weights(#[from] synboost_core::model::onnx::OnnxError),
+    Weights(#[from] synboost_export::onnx::OnnxError),
     /// libtorch refused an operation.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
@@ -92,7 +92,7 @@ impl Student {
 
     /// Copy named weights into the variables (sizes checked against the spec first).
     pub fn load(&mut self, w: &Weights) -> Result<(), StudentError> {
-        synboost_core::model::onnx::check_weights(&self.spec, w)?;
+        synboost_export::onnx::check_weights(&self.spec, w)?;
         tch::no_grad(|| -> Result<(), StudentError> {
             for (name, t) in &mut self.vars {
                 let data = w

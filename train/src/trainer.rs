@@ -22,10 +22,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use synboost_core::data::SampleSource;
-use synboost_core::data::fingerprint::{DataRecord, fingerprint};
 use synboost_core::prompt::PromptKind;
 use synboost_core::structure::Structure;
+use synboost_data::SampleSource;
+use synboost_data::fingerprint::{DataRecord, fingerprint};
 use tch::nn::{OptimizerConfig, VarStore};
 use tch::{Device, Kind, Tensor};
 
@@ -204,7 +204,7 @@ pub enum TrainError {
     Resume(String),
     /// A validation sample could not be read while fingerprinting the validation data.
     #[error("fingerprinting the validation data: {0}")]
-    Fingerprint(#[from] synboost_core::data::DataError),
+    Fingerprint(#[from] synboost_data::DataError),
     /// A loss became NaN or infinite.
     #[error("{phase} epoch {epoch}: the loss is not finite (learning rate {lr} too high?)")]
     Diverged {
@@ -354,10 +354,7 @@ impl SampleSource for Take {
             None
         }
     }
-    fn load(
-        &self,
-        index: usize,
-    ) -> Result<synboost_core::data::Sample, synboost_core::data::DataError> {
+    fn load(&self, index: usize) -> Result<synboost_data::Sample, synboost_data::DataError> {
         self.inner.load(index)
     }
 }

@@ -1,10 +1,11 @@
 //! A student exported from tch to a bundle, run by `core::engine` (tract), gives tch's logits
 //! within 1e-4.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
-use synboost_core::model::export::{BundleInfo, write_student_bundle};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Tokenizer, Vocab};
+use synboost_export::student::{BundleInfo, write_student_bundle};
 use synboost_train::student::Student;
 use tch::{Device, Kind, Tensor, nn};
 

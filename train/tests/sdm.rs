@@ -1,10 +1,11 @@
 //! The SDM end to end on the CPU: a tiny denoiser trains on phantom pairs, resumes, samples
 //! images that follow their label maps, and writes a dataset that core's reader loads.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use synboost_core::data::SampleSource;
-use synboost_core::data::seed::SeedDataset;
 use synboost_core::structure::Structure;
-use synboost_sim::phantom::source::PhantomSource;
+use synboost_data::SampleSource;
+use synboost_data::seed::SeedDataset;
+use synboost_phantom::source::PhantomSource;
 use synboost_train::sdm::fit::{PairSet, SdmModel, SdmTrainConfig, read_state, train_sdm};
 use synboost_train::sdm::generate::{GenerateOptions, generate_dataset};
 use synboost_train::sdm::perturb::Perturbation;

@@ -1,10 +1,11 @@
 //! The tch student computes what the plain-Rust reference (and therefore the ONNX graphs run by
 //! tract) computes, from the same named weights; and its weights round-trip by name.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use synboost_core::model::onnx::random_weights;
-use synboost_core::model::reference::{image_forward, text_forward};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Tokenizer, Vocab};
+use synboost_export::onnx::random_weights;
+use synboost_export::reference::{image_forward, text_forward};
 use synboost_train::student::Student;
 use tch::{Device, Kind, Tensor, nn};
 

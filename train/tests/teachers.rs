@@ -1,11 +1,12 @@
 //! Tiny teachers train on CPU: each beats its untrained self by a stated margin of validation
 //! dice on phantom data, and a student distilled from the CLIPSeg-like one learns too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
-use synboost_core::data::SampleSource;
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{PromptKind, Tokenizer, Vocab};
-use synboost_sim::phantom::source::PhantomSource;
+use synboost_data::SampleSource;
+use synboost_phantom::source::PhantomSource;
 use synboost_train::checkpoint::RunDir;
 use synboost_train::data::PromptMode;
 use synboost_train::eval::{EvalConfig, evaluate};

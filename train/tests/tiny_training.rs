@@ -1,15 +1,16 @@
 //! A tiny CPU training on phantom data: the loss falls, the validation dice passes a stated
 //! threshold, checkpoints and logs are written, and the exported bundle loads and runs in
 //! `core::engine`, where the evaluator scores it as it scores the network.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
-use synboost_core::data::SampleSource;
 use synboost_core::engine::{Engine, EngineOptions};
 use synboost_core::frame::FrameView;
-use synboost_core::model::export::{BundleInfo, write_student_bundle};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{PromptKind, Structure, Tokenizer, Vocab};
-use synboost_sim::phantom::source::PhantomSource;
+use synboost_data::SampleSource;
+use synboost_export::student::{BundleInfo, write_student_bundle};
+use synboost_phantom::source::PhantomSource;
 use synboost_train::checkpoint::RunDir;
 use synboost_train::data::PromptMode;
 use synboost_train::eval::{Backend, EvalConfig, evaluate, evaluate_with};

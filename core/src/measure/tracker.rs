@@ -22,7 +22,6 @@ use super::geometry::{Calibration, CavityGeometry, Units, cavity_geometry};
 use super::volume::{area_length_of, ejection_fraction, simpson_biplane, simpson_single};
 use crate::engine::Segmentation;
 use crate::meta::{Phase, ScanMeta, View};
-use crate::metrics::overlap;
 use crate::raster::Mask;
 use crate::structure::Structure;
 use serde::{Deserialize, Serialize, Serializer};
@@ -559,7 +558,7 @@ impl CardiacTracker {
                 .map_or(0.1, |ms| (2.5 * ms * 1e-3).max(0.1));
             if dt > 0.0 && dt <= recent {
                 // (A size change mid-stream leaves it undefined.)
-                m.temporal_iou = overlap(mask, prev).ok().map(|(_, iou)| iou);
+                m.temporal_iou = mask.overlap(prev).map(|(_, iou)| iou);
                 if m.temporal_iou.is_some_and(|v| v < cfg.min_temporal_iou) {
                     m.flags.0 |= QualityFlags::INCONSISTENT;
                 }

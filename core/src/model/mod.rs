@@ -1,16 +1,11 @@
 //! The deployable student model as data, and the bundle format that carries it.
 //!
 //! - [`spec`]: [`spec::ModelSpec`], the architecture and the name and shape of every parameter,
-//!   shared by the ONNX writer here and the tch builder in `synboost-train`.
-//! - [`onnx`]: ONNX (opset 17) text and image graphs from a spec and named weights.
-//! - [`quant`]: static int8 (QDQ) quantisation: calibration ranges, parameters, fake-quant.
-//! - [`reference`]: a plain-Rust forward pass, the yardstick for runtimes.
+//!   shared by the ONNX writer (`synboost-export`) and the tch builder (`synboost-train`).
 //! - [`bundle`]: a directory with `manifest.json` and model files, each checked by SHA-256.
-//! - [`export`]: a student (weights, optional int8 calibration) → a bundle.
+//!
+//! The writers (ONNX graphs, int8 quantisation, the reference forward pass, student export)
+//! are in `synboost-export`: a scanner only reads bundles.
 
 pub mod bundle;
-pub mod export;
-pub mod onnx;
-pub mod quant;
-pub mod reference;
 pub mod spec;

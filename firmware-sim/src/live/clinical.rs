@@ -13,7 +13,7 @@ use synboost::measure::{
 };
 use synboost::types::{SB_PHASE_ED, SB_PHASE_ES, SB_VIEW_2CH, SB_VIEW_4CH};
 use synboost_core::meta::Phase;
-use synboost_core::metrics::Summary;
+use synboost_data::metrics::Summary;
 
 /// One measured frame.
 #[derive(Debug, Clone, Copy)]

@@ -39,8 +39,8 @@ use synboost::stream::{
 use synboost::types::{
     SB_NO_TIMESTAMP, SB_STRUCTURE_LA_CAVITY, SB_STRUCTURE_LV_CAVITY, SB_STRUCTURE_MYOCARDIUM,
 };
-use synboost_core::metrics::{Summary, overlap};
 use synboost_core::raster::Mask;
+use synboost_data::metrics::{Summary, overlap};
 
 /// The library's file name.
 pub const LIB_NAME: &str = "libsynboost.so";

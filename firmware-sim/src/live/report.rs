@@ -4,7 +4,7 @@ use super::abi::EngineInfo;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use synboost_core::metrics::Summary;
+use synboost_data::metrics::Summary;
 
 /// Everything a live run measured.
 #[derive(Debug, Clone, Serialize)]

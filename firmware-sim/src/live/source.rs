@@ -1,16 +1,16 @@
 //! What `live` streams: phantom frames rendered ahead (with their truth) or a DICOM cine, each
 //! frame with the `sb_meta` a scanner would send with it.
 
-use crate::phantom::{Phantom, PhantomConfig, PhantomError};
 use std::path::Path;
 use synboost::types::{
     SB_PHASE_ED, SB_PHASE_ES, SB_PHASE_UNKNOWN, SB_QUALITY_GOOD, SB_QUALITY_MEDIUM,
     SB_QUALITY_POOR, SB_QUALITY_UNKNOWN, SB_SEX_FEMALE, SB_SEX_MALE, SB_SEX_UNKNOWN, SB_VIEW_2CH,
     SB_VIEW_4CH, SB_VIEW_UNKNOWN, sb_meta,
 };
-use synboost_core::dicom::{DicomError, ReadOptions, read_cine};
 use synboost_core::meta::{ImageQuality, Phase, ScanMeta, Sex, View};
 use synboost_core::raster::{GrayImage, Mask};
+use synboost_dicom::{DicomError, ReadOptions, read_cine};
+use synboost_phantom::{Phantom, PhantomConfig, PhantomError};
 
 /// Errors preparing frames.
 #[derive(Debug, thiserror::Error)]

@@ -15,8 +15,8 @@
 //! | view switch | runs of one view, or both interleaved | keep a track per view |
 //! | burst | many frames at once, from a second thread | drop the oldest, never block |
 
-use crate::phantom::rng::Rng;
 use synboost::status::{SB_ERR_FRAME, SB_ERR_INVALID, sb_status};
+use synboost_phantom::rng::SplitMix64;
 
 /// A wrong frame or metadata description, and the status it must be refused with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -152,7 +152,7 @@ pub enum MetaGap {
 /// with random lengths.
 #[derive(Debug, Clone)]
 pub struct FaultPlan {
-    rng: Rng,
+    rng: SplitMix64,
     fps: f64,
     views: Views,
     views_left: u64,
@@ -181,7 +181,7 @@ impl FaultPlan {
     /// A plan for a stream at `fps`, from `seed`.
     pub fn new(seed: u64, fps: f64) -> Self {
         Self {
-            rng: Rng::new(seed),
+            rng: SplitMix64::new(seed),
             fps,
             views: Views::Both,
             views_left: 0,

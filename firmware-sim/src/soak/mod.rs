@@ -23,7 +23,6 @@ use crate::live::abi::{AbiError, Api, Engine, FrameDesc, Poll, Stream};
 use crate::live::curve::{FONT, font, save_rgb};
 use crate::live::resident_kib;
 use crate::live::source::{self, PhantomPlan, Source, SourceError};
-use crate::phantom::PhantomConfig;
 use faults::{Corruption, Fault, FaultPlan, Invalid, MetaGap, Views};
 use plotters::prelude::*;
 use serde::Serialize;
@@ -39,6 +38,7 @@ use synboost::result::{
 use synboost::stream::{SB_POLICY_DROP_OLDEST, SB_STOP_DRAIN};
 use synboost::types::{SB_NO_TIMESTAMP, SB_VIEW_2CH, SB_VIEW_4CH, SB_VIEW_UNKNOWN, sb_meta};
 use synboost_core::stream::LatencyHistogram;
+use synboost_phantom::PhantomConfig;
 
 /// Errors of a soak run (a failed check is not an error: it is in the report).
 #[derive(Debug, thiserror::Error)]

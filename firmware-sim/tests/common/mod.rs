@@ -1,4 +1,5 @@
 //! What the simulator's end-to-end tests share.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 

@@ -6,10 +6,10 @@ use crate::{parse_kind, source};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
-use synboost_core::data::fingerprint::fingerprint;
 use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
 use synboost_core::model::bundle::{Bundle, Manifest};
 use synboost_core::prompt::PromptKind;
+use synboost_data::fingerprint::fingerprint;
 use synboost_train::eval::{Backend, EvalConfig, EvalReport, evaluate_with};
 
 /// The key of a manifest's `metrics` under which the camus224 val scores are recorded.
@@ -110,7 +110,8 @@ pub fn rescore(a: RescoreArgs) -> Result<()> {
     }
     let previous = metrics.get(CAMUS_VAL_KEY).cloned();
     metrics[CAMUS_VAL_KEY] = bundle_val_metrics(&a.bundle, &old, camus, &kinds)?;
-    let b = Bundle::rescore(&a.bundle, &a.version, metrics, &a.reason)?;
+    let at = synboost_export::student::now_rfc3339();
+    let b = Bundle::rescore(&a.bundle, &a.version, metrics, &a.reason, &at)?;
     let m = b.manifest();
     println!(
         "{}",

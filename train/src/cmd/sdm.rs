@@ -7,7 +7,7 @@ use clap::Args;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
-use synboost_core::data::SampleSource;
+use synboost_data::SampleSource;
 use synboost_train::checkpoint::{RunDir, RunState};
 use synboost_train::plot::{Series, line_chart};
 use synboost_train::sdm::fit::{PairSet, SdmModel, SdmTrainConfig, train_sdm};
@@ -280,8 +280,7 @@ pub fn sdm_bench(a: SdmBenchArgs) -> Result<()> {
         let cfg = UnetConfig::preset(name).map_err(anyhow::Error::msg)?;
         let model = SdmModel::new(&cfg, device)?;
         let params = synboost_train::teacher::layers::parameter_count(&model.ema_vs);
-        let src =
-            synboost_sim::phantom::source::PhantomSource::new(a.batch.div_ceil(4), 0, cfg.size, 1);
+        let src = synboost_phantom::source::PhantomSource::new(a.batch.div_ceil(4), 0, cfg.size, 1);
         let labs: Vec<u8> = (0..a.batch)
             .map(|i| {
                 src.load(i % src.len())

@@ -22,8 +22,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use synboost_core::data::SampleSource;
 use synboost_core::preprocess::Preprocessor;
+use synboost_data::SampleSource;
 use tch::nn::{OptimizerConfig, VarStore};
 use tch::{Device, Kind, Tensor, nn};
 

@@ -20,13 +20,13 @@ use crate::data::resize_gray;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, json};
 use std::path::Path;
-use synboost_core::data::writer::SeedWriter;
-use synboost_core::data::{Sample, SampleSource, parse_camus_name};
 use synboost_core::meta::ScanMeta;
 use synboost_core::preprocess::Preprocessor;
 use synboost_core::prompt::PromptScheme;
 use synboost_core::raster::{GrayImage, Mask};
 use synboost_core::structure::Structure;
+use synboost_data::writer::SeedWriter;
+use synboost_data::{Sample, SampleSource, parse_camus_name};
 use tch::{Device, Kind, Tensor};
 
 /// Sample images `[B, 1, S, S]` in [−1, 1] for label maps `[B, S, S]` (u8) with the EMA

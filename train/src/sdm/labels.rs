@@ -13,8 +13,8 @@
 //! the first to the last pixel brighter than [`SECTOR_THRESHOLD`] (a fan is convex along rows,
 //! so dark blood inside it is not mistaken for outside), together with every structure pixel.
 
-use synboost_core::data::Sample;
 use synboost_core::structure::Structure;
+use synboost_data::Sample;
 
 /// Number of classes.
 pub const CLASSES: usize = 5;

@@ -45,7 +45,7 @@ pub enum SdmError {
     Checkpoint(#[from] crate::checkpoint::CheckpointError),
     /// Writing the dataset failed.
     #[error(transparent)]
-    Dataset(#[from] synboost_core::data::DataError),
+    Dataset(#[from] synboost_data::DataError),
     /// The loss stopped being finite.
     #[error("training diverged at step {step} (loss {loss})")]
     Diverged {

@@ -10,7 +10,7 @@
 
 use super::labels::{BACKGROUND, LabelMap, OUTSIDE};
 use serde::{Deserialize, Serialize};
-use synboost_sim::phantom::rng::Rng;
+use synboost_phantom::rng::SplitMix64;
 
 /// Ranges of the random transform.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,7 +96,7 @@ impl Perturbation {
 
     /// Perturb `label` with the transform drawn from `seed` (same seed, same result).
     pub fn apply(&self, label: &LabelMap, seed: u64) -> (LabelMap, Drawn) {
-        let mut rng = Rng::new(seed);
+        let mut rng = SplitMix64::new(seed);
         let drawn = Drawn {
             rotate_deg: rng.range(-self.rotate_deg, self.rotate_deg),
             translate: (
@@ -170,7 +170,7 @@ impl Perturbation {
 
 /// Uniform noise in [−1, 1] blurred by a separable Gaussian of `sigma` pixels, rescaled to
 /// `rms` pixels root-mean-square.
-fn smooth_field(rng: &mut Rng, w: usize, h: usize, sigma: f64, rms: f64) -> Vec<f32> {
+fn smooth_field(rng: &mut SplitMix64, w: usize, h: usize, sigma: f64, rms: f64) -> Vec<f32> {
     let noise: Vec<f32> = (0..w * h).map(|_| rng.range(-1.0, 1.0) as f32).collect();
     let r = (3.0 * sigma).ceil().max(1.0) as isize;
     let k: Vec<f32> = (-r..=r)
