@@ -107,10 +107,21 @@ struct sb_meta;
 /** Version of the C ABI: bumped when a function or struct changes incompatibly. */
 #define SB_ABI_VERSION 1
 
-/** The library version as a static NUL-terminated string; never NULL, never to be freed. */
+/**
+ * The library's version, e.g. "0.1.0".
+ *
+ * @return A static NUL-terminated string; never NULL, never to be freed.
+ */
 SB_API const char *sb_version(void);
 
-/** The C ABI version this library implements (`SB_ABI_VERSION` of its header). */
+/**
+ * The C ABI version this library implements.
+ *
+ * A host compares it with the SB_ABI_VERSION of the header it was compiled with: a library
+ * with another ABI version is not compatible with that host.
+ *
+ * @return The SB_ABI_VERSION of the library's own header.
+ */
 SB_API uint32_t sb_abi_version(void);
 
 /**
@@ -168,7 +179,10 @@ typedef int32_t sb_status;
  */
 #define SB_ERR_STATE (-9)
 
-/** An internal error (a caught panic); the library stays usable. */
+/**
+ * An internal error of the library (a bug, caught before it reached the host); the library
+ * stays usable.
+ */
 #define SB_ERR_INTERNAL (-10)
 
 /**
@@ -178,14 +192,22 @@ typedef int32_t sb_status;
 #define SB_ERR_NO_MEMORY (-11)
 
 /**
- * The calling thread's last error message ("" when none yet); valid until the thread's next
- * failing call. Never NULL.
+ * The calling thread's last error message.
+ *
+ * Every call that returns an error status leaves its message here, starting with the
+ * function's name ("sb_engine_open: ..."); calls that succeed leave it alone, and other
+ * threads' calls never touch it.
+ *
+ * @return A NUL-terminated string owned by the library, "" before the thread's first failure;
+ *         never NULL, never to be freed. It stays valid until this thread's next failing call.
  */
 SB_API const char *sb_last_error(void);
 
 /**
- * A static description of a status code ("unknown status" for a value that is none); never
- * NULL, never to be freed.
+ * A short English description of a status code, e.g. "invalid argument".
+ *
+ * @param status Any value; one that is no SB_* status gives "unknown status".
+ * @return A static NUL-terminated string; never NULL, never to be freed.
  */
 SB_API const char *sb_status_string(sb_status status);
 
@@ -238,19 +260,42 @@ typedef struct sb_engine_options {
 } sb_engine_options;
 
 /**
- * Fill `out` with the default engine options.
+ * Fill an sb_engine_options with the defaults.
+ *
+ * Sets every field, `struct_size` to sizeof(sb_engine_options) included: the variant chosen
+ * at load (SB_VARIANT_AUTO), a cache of 64 prompts, largest component and hole filling on, one
+ * thread.
+ *
+ * @param out The caller's struct to fill; not NULL.
+ * @return SB_OK;
+ *         SB_ERR_NULL when `out` is NULL.
  *
  * @pre `out` is NULL or points to a writable `sb_engine_options`.
  */
 SB_NODISCARD SB_API sb_status sb_engine_options_defaults(struct sb_engine_options *out);
 
 /**
- * Open a model bundle (a folder or a `.tar`), verify every file's checksum and the
- * manifest's seal, and load it. `options` may be NULL (defaults). On success `*out` is the
- * engine; on failure it is NULL. An empty `path` is `SB_ERR_INVALID` (it never means the
- * current folder). Sizes are checked before anything is read: a `manifest.json` over 4 MiB, a
- * file larger than the manifest states or a manifest listing a file over 1 GiB is
- * `SB_ERR_BUNDLE` at once, however large the file.
+ * Open a model bundle and load its model.
+ *
+ * Verifies every file's checksum and the manifest's seal before loading. Sizes are checked
+ * before anything is read: a `manifest.json` over 4 MiB, a file larger than the manifest
+ * states or a manifest listing a file over 1 GiB is SB_ERR_BUNDLE at once, however large the
+ * file. To load only the model you validated, use sb_engine_open_pinned.
+ *
+ * @param path    The bundle, a folder or a `.tar` file: a NUL-terminated UTF-8 path, borrowed
+ *                for the call. "" is refused (it never means the current folder: give ".").
+ * @param options Engine settings (see sb_engine_options_defaults), borrowed for the call;
+ *                NULL for the defaults.
+ * @param out     Receives the engine, owned by the caller (close it with sb_engine_close);
+ *                set to NULL on failure. Not NULL.
+ * @return SB_OK, with `*out` the engine;
+ *         SB_ERR_NULL when `path` or `out` is NULL;
+ *         SB_ERR_INVALID when `path` is "" or not UTF-8, or `options` has a `struct_size`
+ *         under sizeof(sb_engine_options) or a value out of its range;
+ *         SB_ERR_BUNDLE when the bundle is missing, unreadable, too large, corrupted or
+ *         inconsistent, or SB_VARIANT_INT8 is asked of a bundle without int8;
+ *         SB_ERR_MODEL when its model cannot be prepared;
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `path` is NULL or a NUL-terminated string; `options` is NULL or a readable
  *      `sb_engine_options`; `out` is NULL or writable.
@@ -260,11 +305,26 @@ SB_NODISCARD SB_API sb_status sb_engine_open(const char *path,
                                              struct sb_engine **out);
 
 /**
- * `sb_engine_open`, loading the bundle only if its digest (`sb_engine_bundle_digest`: the
- * SHA-256 of its `manifest.json`, which lists every file's SHA-256) is `expected_sha256`, 64
- * hex digits. Pin the digest of the model you validated (kept in your own signed firmware)
- * and no other model, however well formed, is ever loaded: `SB_ERR_BUNDLE` names both
- * digests. The digest is checked before anything in the bundle is parsed.
+ * Open a model bundle as sb_engine_open does, but only the one with the expected digest.
+ *
+ * The digest (sb_engine_bundle_digest) is the SHA-256 of the bundle's `manifest.json`, which
+ * lists every file's SHA-256. Pin the digest of the model you validated (kept in your own
+ * signed firmware) and no other model, however well formed, is ever loaded. The digest is
+ * checked before anything in the bundle is parsed.
+ *
+ * @param path            The bundle, as for sb_engine_open; borrowed for the call.
+ * @param expected_sha256 The digest to load: 64 hex digits (either case), NUL-terminated,
+ *                        borrowed for the call.
+ * @param options         Engine settings, borrowed for the call; NULL for the defaults.
+ * @param out             Receives the engine, owned by the caller (close it with
+ *                        sb_engine_close); set to NULL on failure. Not NULL.
+ * @return SB_OK, with `*out` the engine;
+ *         SB_ERR_NULL when `path`, `expected_sha256` or `out` is NULL;
+ *         SB_ERR_INVALID when `expected_sha256` is not 64 hex digits, or as sb_engine_open;
+ *         SB_ERR_BUNDLE when the bundle's digest is another (the message names both), or as
+ *         sb_engine_open;
+ *         SB_ERR_MODEL when its model cannot be prepared;
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `path` and `expected_sha256` are NULL or NUL-terminated strings; `options` is NULL or a
  *      readable `sb_engine_options`; `out` is NULL or writable.
@@ -275,17 +335,26 @@ SB_NODISCARD SB_API sb_status sb_engine_open_pinned(const char *path,
                                                     struct sb_engine **out);
 
 /**
- * The loaded bundle's digest: SHA-256 of its `manifest.json` as 64 lower-case hex digits,
- * owned by the engine; the value to pin with `sb_engine_open_pinned`. NULL only when
- * `engine` is NULL.
+ * The loaded bundle's digest: the value to pin with sb_engine_open_pinned.
+ *
+ * @param engine The engine; may be NULL.
+ * @return The SHA-256 of the bundle's `manifest.json` as 64 lower-case hex digits, a
+ *         NUL-terminated string owned by the engine (valid until sb_engine_close, never to be
+ *         freed); NULL only when `engine` is NULL.
  *
  * @pre `engine` is NULL or live.
  */
 SB_API const char *sb_engine_bundle_digest(const struct sb_engine *engine);
 
 /**
- * Close an engine and set `*engine` to NULL. NULL or `*engine == NULL` is a no-op (closing
- * twice is harmless). Streams started from it keep running.
+ * Close an engine and set the caller's handle to NULL.
+ *
+ * Frees the engine and everything it owns (its info strings, its digest). Streams started
+ * from it keep running: they have their own copies of the model.
+ *
+ * @param engine The caller's handle variable. NULL, or a handle that is NULL, is a no-op, so
+ *               closing twice is harmless.
+ * @return SB_OK (SB_ERR_INTERNAL on an internal error).
  *
  * @pre `engine` is NULL or points to NULL or to an engine from `sb_engine_open` not yet closed,
  *      with no call on it in progress.
@@ -343,15 +412,42 @@ typedef struct sb_engine_info {
 /**
  * Describe a loaded model.
  *
+ * @param engine The engine; not NULL.
+ * @param out    The caller's struct to fill, with `struct_size` set (at least
+ *               sizeof(sb_engine_info)); not NULL. Its strings are owned by the engine.
+ * @return SB_OK;
+ *         SB_ERR_NULL when `engine` or `out` is NULL;
+ *         SB_ERR_INVALID when `out->struct_size` is too small (nothing written);
+ *         SB_ERR_INTERNAL on an internal error.
+ *
  * @pre `engine` is NULL or live; `out` is NULL or a writable `sb_engine_info` with `struct_size`.
  */
 SB_NODISCARD SB_API sb_status sb_engine_get_info(const struct sb_engine *engine,
                                                  struct sb_engine_info *out);
 
 /**
- * Segment `structures` (`SB_STRUCTURE_*` bits; 0: all the model has) in one frame, now, on
- * the calling thread. `meta` may be NULL (nothing known). `*out` receives a result to free
- * with `sb_result_free` (NULL on failure).
+ * Segment one frame now, on the calling thread.
+ *
+ * Calls on one engine are serialised. The result is measured on its own: it has no temporal
+ * IoU, heart rate or cardiac cycle (streams have them).
+ *
+ * @param engine     The engine; not NULL.
+ * @param frame      The frame, borrowed for the call (its pixels too); not NULL, nor its
+ *                   `data`.
+ * @param meta       What is known about the frame, borrowed for the call; NULL when nothing
+ *                   is.
+ * @param structures The structures to segment, SB_STRUCTURE_* bits; 0 for every structure
+ *                   of the model.
+ * @param out        Receives the result, owned by the caller (free it with sb_result_free);
+ *                   set to NULL on failure. Not NULL.
+ * @return SB_OK, with `*out` the result;
+ *         SB_ERR_NULL when `engine`, `frame`, `frame->data` or `out` is NULL;
+ *         SB_ERR_INVALID when a `struct_size` is too small, an enum or `meta` field is out of
+ *         range, or `structures` has a bit that is no SB_STRUCTURE_* or a structure the
+ *         model does not segment;
+ *         SB_ERR_FRAME when the frame's size, stride or `data_size` do not fit;
+ *         SB_ERR_MODEL when the model fails on the frame;
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `engine` is NULL or live; `frame` is NULL or a readable `sb_frame` whose data is readable;
  *      `meta` is NULL or a readable `sb_meta`; `out` is NULL or writable.
@@ -363,11 +459,15 @@ SB_NODISCARD SB_API sb_status sb_engine_segment(struct sb_engine *engine,
                                                 struct sb_result **out);
 
 /**
- * The engine's last error message ("" when none), copied for the calling thread: the
- * pointer stays valid until this thread calls `sb_engine_last_error` or
- * `sb_stream_last_error` again, whatever other threads do with the engine (their failures
- * change the engine's message, not this copy). NULL only when `engine` is NULL. Never free
- * it.
+ * The last error message of any call on an engine, from any thread.
+ *
+ * The message is copied for the calling thread: other threads' failures change the engine's
+ * message, not this copy.
+ *
+ * @param engine The engine; may be NULL.
+ * @return A NUL-terminated string, "" when no call on the engine has failed yet; NULL only
+ *         when `engine` is NULL. Never to be freed; valid until this thread calls
+ *         sb_engine_last_error or sb_stream_last_error again.
  *
  * @pre `engine` is NULL or live.
  */
@@ -541,7 +641,14 @@ typedef struct sb_meta {
 } sb_meta;
 
 /**
- * Fill `out` with the metadata defaults: everything unknown.
+ * Fill an sb_meta with the defaults: everything unknown.
+ *
+ * Sets every field, `struct_size` to sizeof(sb_meta) included; the caller then sets what the
+ * scanner knows.
+ *
+ * @param out The caller's struct to fill; not NULL.
+ * @return SB_OK;
+ *         SB_ERR_NULL when `out` is NULL.
  *
  * @pre `out` is NULL or points to a writable `sb_meta`.
  */
@@ -631,7 +738,15 @@ typedef struct sb_result_info {
 } sb_result_info;
 
 /**
- * Fill `out` with the result's frame-level facts.
+ * A result's frame-level facts: outcome, sequence number, timestamp, size, timings.
+ *
+ * @param result The result; not NULL.
+ * @param out    The caller's struct to fill, with `struct_size` set (at least
+ *               sizeof(sb_result_info)); not NULL. Its `error` string is owned by the result.
+ * @return SB_OK;
+ *         SB_ERR_NULL when `result` or `out` is NULL;
+ *         SB_ERR_INVALID when `out->struct_size` is too small (nothing written);
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `result` is NULL or a live result; `out` is NULL or a writable `sb_result_info` with
  *      `struct_size` set.
@@ -693,7 +808,18 @@ typedef struct sb_structure_result {
 } sb_structure_result;
 
 /**
- * Fill `out` with structure `index` (0 ≤ index < `structure_count`) of a segmented result.
+ * One structure of a segmented result: its name, prompt, mask, area and confidence.
+ *
+ * @param result The result; not NULL.
+ * @param index  Which structure, 0 to sb_result_info.structure_count − 1.
+ * @param out    The caller's struct to fill, with `struct_size` set (at least
+ *               sizeof(sb_structure_result)); not NULL. Its pointers (name, prompt, mask)
+ *               are owned by the result and valid until it is freed.
+ * @return SB_OK;
+ *         SB_ERR_NULL when `result` or `out` is NULL;
+ *         SB_ERR_INVALID when `out->struct_size` is too small or `index` is out of range
+ *         (nothing written);
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `result` is NULL or a live result; `out` is NULL or a writable `sb_structure_result` with
  *      `struct_size` set.
@@ -703,9 +829,23 @@ SB_NODISCARD SB_API sb_status sb_result_get_structure(const struct sb_result *re
                                                       struct sb_structure_result *out);
 
 /**
- * Copy structure `index`'s mask into the caller's buffer, `dst_stride` bytes per row
- * (≥ width), 0 or `value` per pixel. `dst_size` must be at least
- * `dst_stride × (height − 1) + width`.
+ * Copy a structure's mask into the caller's buffer, one byte per pixel.
+ *
+ * Writes the mask's `width` bytes of each of its `height` rows (the frame's size, from
+ * sb_result_info) and nothing else: the padding at the end of each row is left alone.
+ *
+ * @param result     The result; not NULL.
+ * @param index      Which structure, 0 to sb_result_info.structure_count − 1.
+ * @param dst        The caller's buffer; not NULL.
+ * @param dst_size   Bytes writable at `dst`: at least `dst_stride × (height − 1) + width`.
+ * @param dst_stride Bytes from the start of one row of `dst` to the next; at least `width`.
+ * @param value      Written for pixels inside the mask; 0 is written outside.
+ * @return SB_OK;
+ *         SB_ERR_NULL when `result` or `dst` is NULL;
+ *         SB_ERR_INVALID when `index` is out of range, or `dst_stride` is under `width` or so
+ *         large that the size overflows;
+ *         SB_ERR_BUFFER when `dst_size` is too small (nothing written);
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `result` is NULL or a live result; `dst` is NULL or has `dst_size` writable bytes.
  */
@@ -852,10 +992,19 @@ typedef struct sb_measurements {
 } sb_measurements;
 
 /**
- * Fill `out` with the measurements of a segmented result: areas, LV length and volumes,
- * confidence, quality flags, phase, heart rate. Results of `sb_engine_segment` have no
- * temporal IoU, heart rate or cycle. Returns `SB_NONE` (leaving `out` alone) when the frame
- * was not segmented.
+ * The clinical measurements of a segmented frame.
+ *
+ * Areas, LV length and volumes, confidence, quality flags, phase and heart rate. Results of
+ * sb_engine_segment have no temporal IoU, heart rate or cycle.
+ *
+ * @param result The result; not NULL.
+ * @param out    The caller's struct to fill, with `struct_size` set (at least
+ *               sizeof(sb_measurements)); not NULL.
+ * @return SB_OK;
+ *         SB_NONE when the frame was not segmented (`out` left alone);
+ *         SB_ERR_NULL when `result` or `out` is NULL;
+ *         SB_ERR_INVALID when `out->struct_size` is too small (nothing written);
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `result` is NULL or a live result; `out` is NULL or a writable `sb_measurements` with
  *      `struct_size` set.
@@ -980,9 +1129,20 @@ typedef struct sb_cycle {
 } sb_cycle;
 
 /**
- * Fill `out` with the cardiac cycle this result completes (its end-systole was confirmed at
- * this frame; the ED and ES frames are earlier ones, named by their sequence numbers).
- * Returns `SB_NONE` (leaving `out` alone) when it completes none.
+ * The cardiac cycle a stream's result completes.
+ *
+ * A cycle is reported with the frame that confirmed its end-systole; its ED and ES frames are
+ * earlier ones, named by their sequence numbers. sb_measurements.has_cycle says whether a
+ * result has one.
+ *
+ * @param result The result; not NULL.
+ * @param out    The caller's struct to fill, with `struct_size` set (at least
+ *               sizeof(sb_cycle)); not NULL.
+ * @return SB_OK;
+ *         SB_NONE when the result completes no cycle (`out` left alone);
+ *         SB_ERR_NULL when `result` or `out` is NULL;
+ *         SB_ERR_INVALID when `out->struct_size` is too small (nothing written);
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `result` is NULL or a live result; `out` is NULL or a writable `sb_cycle` with
  *      `struct_size` set.
@@ -991,9 +1151,18 @@ SB_NODISCARD SB_API sb_status sb_result_get_cycle(const struct sb_result *result
                                                   struct sb_cycle *out);
 
 /**
- * Free a result and set `*result` to NULL. NULL or `*result == NULL` is a no-op. The result
- * a result callback is given is the library's: freeing it there is `SB_ERR_STATE`, and it
- * stays valid (and `*result` unchanged) until the callback returns.
+ * Free a result and set the caller's handle to NULL.
+ *
+ * Only results the caller owns are freed: those of sb_stream_poll and sb_engine_segment. The
+ * result a result callback is given is lent by the library, which frees it when the callback
+ * returns.
+ *
+ * @param result The caller's handle variable. NULL, or a handle that is NULL, is a no-op, so
+ *               freeing twice is harmless.
+ * @return SB_OK;
+ *         SB_ERR_STATE when the result is a callback's lent result (it stays valid until the
+ *         callback returns, and `*result` is left alone);
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `result` is NULL or points to NULL, to a result from `sb_stream_poll` or
  *      `sb_engine_segment` not yet freed, or to the result of the result callback running now.
@@ -1100,16 +1269,38 @@ typedef struct sb_stream_config {
 } sb_stream_config;
 
 /**
- * Fill `out` with the default stream settings.
+ * Fill an sb_stream_config with the defaults.
+ *
+ * Sets every field, `struct_size` to sizeof(sb_stream_config) included: drop the oldest
+ * frame of a full queue of 4, one worker, every structure, 64 results waiting for the reader,
+ * frames up to 64 MiB, results polled (no callback).
+ *
+ * @param out The caller's struct to fill; not NULL.
+ * @return SB_OK;
+ *         SB_ERR_NULL when `out` is NULL.
  *
  * @pre `out` is NULL or points to a writable `sb_stream_config`.
  */
 SB_NODISCARD SB_API sb_status sb_stream_config_defaults(struct sb_stream_config *out);
 
 /**
- * Start a stream on `engine`'s model (the stream keeps its own copy: the engine may be
- * closed while it runs). `config` may be NULL (defaults). `*out` is the stream, NULL on
- * failure.
+ * Start a real-time stream of frames through an engine's model.
+ *
+ * The stream runs on threads of its own with its own copy of the model: the engine may be
+ * closed while it runs. Every frame pushed gets exactly one result, in push order, polled
+ * (sb_stream_poll) or given to the config's callback.
+ *
+ * @param engine The engine whose model the stream runs; not NULL.
+ * @param config Stream settings (see sb_stream_config_defaults), read during the call; NULL
+ *               for the defaults.
+ * @param out    Receives the stream, owned by the caller (close it with sb_stream_close);
+ *               set to NULL on failure. Not NULL.
+ * @return SB_OK, with `*out` the stream;
+ *         SB_ERR_NULL when `engine` or `out` is NULL;
+ *         SB_ERR_INVALID when `config` has a `struct_size` under sizeof(sb_stream_config), a
+ *         value out of its range, or a structure the model does not segment;
+ *         SB_ERR_NO_MEMORY when the frame buffers of `frame_bytes` cannot be allocated;
+ *         SB_ERR_INTERNAL when a thread cannot be started, or on an internal error.
  *
  * @pre `engine` is NULL or live; `config` is NULL or a readable `sb_stream_config`; `out` is NULL
  *      or writable.
@@ -1119,12 +1310,30 @@ SB_NODISCARD SB_API sb_status sb_stream_start(const struct sb_engine *engine,
                                               struct sb_stream **out);
 
 /**
- * Copy a frame into the stream. Returns at once, except under `SB_POLICY_BLOCK`: then it
- * waits while the queue is full or `result_capacity` results wait for the reader, until there
- * is room or another thread stops the stream (`SB_ERR_STOPPED`, frame not taken). `meta` may
- * be NULL (nothing known); `seq` may be NULL, else it receives the frame's sequence number.
- * Any thread may push, also the stream's own result callback; pushes are ordered by the time
- * they take the queue. A frame the stream cannot find memory to copy is `SB_ERR_NO_MEMORY`.
+ * Copy a frame into a stream's queue.
+ *
+ * Returns at once, except under SB_POLICY_BLOCK: then it waits while the queue is full or
+ * `result_capacity` results wait for the reader, until there is room or another thread stops
+ * the stream. Any thread may push, also the stream's own result callback; pushes are ordered
+ * by the time they take the queue.
+ *
+ * @param stream The stream; not NULL.
+ * @param frame  The frame, copied before the call returns; not NULL, nor its `data`.
+ * @param meta   What is known about the frame, copied; NULL when nothing is.
+ * @param seq    Receives the frame's sequence number (0 for the first frame, then one more
+ *               per frame taken); may be NULL. Left alone on failure.
+ * @return SB_OK, the frame taken;
+ *         SB_ERR_NULL when `stream`, `frame` or `frame->data` is NULL;
+ *         SB_ERR_INVALID when a `struct_size` is too small or an enum or `meta` field is out
+ *         of range;
+ *         SB_ERR_FRAME when the frame's size, stride or `data_size` do not fit, or it is over
+ *         the stream's `max_frame_bytes`;
+ *         SB_ERR_QUEUE_FULL when the queue is full under SB_POLICY_REJECT, or when the
+ *         stream's own callback pushes under SB_POLICY_BLOCK while `result_capacity` results
+ *         wait for it (it would wait for itself);
+ *         SB_ERR_STOPPED when the stream is stopped, or is stopped while the push waits;
+ *         SB_ERR_NO_MEMORY when there is no memory to copy the frame;
+ *         SB_ERR_INTERNAL on an internal error. On failure the frame is not taken.
  *
  * @pre `stream` is NULL or live; `frame` is NULL or a readable `sb_frame` with readable data;
  *      `meta` is NULL or a readable `sb_meta`; `seq` is NULL or writable.
@@ -1135,11 +1344,21 @@ SB_NODISCARD SB_API sb_status sb_stream_push(struct sb_stream *stream,
                                              uint64_t *seq);
 
 /**
- * Wait up to `timeout_ms` (negative: forever; 0: do not wait) for the next result in push
- * order. Returns `SB_OK` with `*out` set (free it with `sb_result_free`), `SB_TIMEOUT`, or
- * `SB_END` once the stream has stopped and every result was read (`*out` NULL then). One
- * thread may poll while others push, get stats or stop the stream: a poll waiting forever
- * returns the remaining results and then `SB_END` when another thread stops the stream.
+ * Take a stream's next result, in push order, waiting for it up to a timeout.
+ *
+ * One thread may poll while others push, get stats or stop the stream: a poll waiting forever
+ * returns the remaining results and then SB_END when another thread stops the stream.
+ *
+ * @param stream     The stream; not NULL. Its config has no callback.
+ * @param timeout_ms How long to wait, milliseconds: negative waits forever, 0 does not wait.
+ * @param out        Receives the result, owned by the caller (free it with sb_result_free);
+ *                   set to NULL when there is none. Not NULL.
+ * @return SB_OK, with `*out` the result;
+ *         SB_TIMEOUT when no result came within the timeout;
+ *         SB_END once the stream has stopped and every result was read;
+ *         SB_ERR_NULL when `stream` or `out` is NULL;
+ *         SB_ERR_STATE when the stream delivers its results to a callback;
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `stream` is NULL or live; `out` is NULL or writable.
  */
@@ -1232,7 +1451,17 @@ typedef struct sb_stream_stats {
 } sb_stream_stats;
 
 /**
- * Fill `out` with the stream's counters and latencies.
+ * A stream's counters and latencies so far.
+ *
+ * May be called from any thread while others push, poll or stop the stream.
+ *
+ * @param stream The stream; not NULL.
+ * @param out    The caller's struct to fill, with `struct_size` set (at least
+ *               sizeof(sb_stream_stats)); not NULL.
+ * @return SB_OK;
+ *         SB_ERR_NULL when `stream` or `out` is NULL;
+ *         SB_ERR_INVALID when `out->struct_size` is too small (nothing written);
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `stream` is NULL or live; `out` is NULL or a writable `sb_stream_stats` with `struct_size`.
  */
@@ -1254,14 +1483,23 @@ typedef uint32_t sb_stop_mode;
 #define SB_STOP_DISCARD 1
 
 /**
- * Stop taking frames; process (`SB_STOP_DRAIN`) or drop (`SB_STOP_DISCARD`) the queued
- * ones; wait for the threads. Results stay pollable until `SB_END`. Stopping twice is
- * harmless. Any thread may stop the stream while others push (a push waiting under
- * `SB_POLICY_BLOCK` returns `SB_ERR_STOPPED`), poll or get stats. Returns within the time of
- * one frame per worker plus the callback already running (`SB_STOP_DISCARD`), or once every
- * queued frame was processed and, for a callback stream, delivered (`SB_STOP_DRAIN`). From
- * the stream's own result callback: `SB_ERR_STATE`, nothing stopped (the stop would wait for
- * the thread the callback runs on).
+ * Stop a stream: take no more frames, finish or drop the queued ones, wait for its threads.
+ *
+ * Results stay pollable until SB_END. Stopping twice is harmless. Any thread may stop the
+ * stream while others push (a push waiting under SB_POLICY_BLOCK returns SB_ERR_STOPPED),
+ * poll or get stats, but not the stream's own result callback (the stop would wait for the
+ * thread the callback runs on). Returns within the time of one frame per worker plus the
+ * callback already running (SB_STOP_DISCARD), or once every queued frame was processed and,
+ * for a callback stream, delivered (SB_STOP_DRAIN).
+ *
+ * @param stream The stream; not NULL.
+ * @param mode   SB_STOP_DRAIN to process the queued frames first, SB_STOP_DISCARD to drop
+ *               them.
+ * @return SB_OK;
+ *         SB_ERR_NULL when `stream` is NULL;
+ *         SB_ERR_INVALID when `mode` is no SB_STOP_* (nothing stopped);
+ *         SB_ERR_STATE when called from the stream's own result callback (nothing stopped);
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `stream` is NULL or live.
  */
@@ -1269,12 +1507,19 @@ SB_NODISCARD SB_API sb_status sb_stream_stop(struct sb_stream *stream,
                                              sb_stop_mode mode);
 
 /**
- * Stop (discarding queued frames and results nobody has read) if still running, free the
- * stream and set `*stream` to NULL; returns within the time of one frame per worker plus
- * the callback already running. NULL or `*stream == NULL` is a no-op (closing twice is
- * harmless). From the stream's own result callback: `SB_ERR_STATE`, the stream is neither
- * stopped nor freed and `*stream` is left alone. No other call on the stream may be in
- * progress or start (stop it first from the thread that closes, if others may still call).
+ * Close a stream and set the caller's handle to NULL.
+ *
+ * Stops the stream if it still runs, discarding queued frames and results nobody has read,
+ * and frees it; returns within the time of one frame per worker plus the callback already
+ * running. No other call on the stream may be in progress or start (stop it first from the
+ * thread that closes, if others may still call).
+ *
+ * @param stream The caller's handle variable. NULL, or a handle that is NULL, is a no-op, so
+ *               closing twice is harmless.
+ * @return SB_OK;
+ *         SB_ERR_STATE when called from the stream's own result callback (the stream is
+ *         neither stopped nor freed, and `*stream` is left alone);
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `stream` is NULL or points to NULL or to a stream from `sb_stream_start` not yet closed,
  *      with no other call on it in progress.
@@ -1282,11 +1527,15 @@ SB_NODISCARD SB_API sb_status sb_stream_stop(struct sb_stream *stream,
 SB_API sb_status sb_stream_close(struct sb_stream **stream);
 
 /**
- * The stream's last error message ("" when none), copied for the calling thread: the
- * pointer stays valid until this thread calls `sb_stream_last_error` or
- * `sb_engine_last_error` again, whatever other threads do with the stream (their failures
- * change the stream's message, not this copy). NULL only when `stream` is NULL. Never free
- * it.
+ * The last error message of any call on a stream, from any thread.
+ *
+ * The message is copied for the calling thread: other threads' failures change the stream's
+ * message, not this copy.
+ *
+ * @param stream The stream; may be NULL.
+ * @return A NUL-terminated string, "" when no call on the stream has failed yet; NULL only
+ *         when `stream` is NULL. Never to be freed; valid until this thread calls
+ *         sb_stream_last_error or sb_engine_last_error again.
  *
  * @pre `stream` is NULL or live.
  */
@@ -1332,11 +1581,21 @@ typedef void (*sb_log_callback)(sb_log_level level,
                                 void *user_data);
 
 /**
- * Route the library's log messages up to `max_level` to `callback` (NULL or `SB_LOG_OFF`:
- * stop logging). Replaces any earlier callback: when this returns, the earlier one is not
- * running on any thread and is never called again (its `user_data` may be freed). `SB_ERR_STATE` when the process already
- * has another Rust logger, or when called from inside the log callback (messages that the
- * callback's own `sb_*` calls would log are dropped, so the callback is never re-entered).
+ * Route the library's log messages to a callback of the host.
+ *
+ * Replaces any earlier callback: when this returns, the earlier one is not running on any
+ * thread and is never called again (its `user_data` may be freed). Messages that the
+ * callback's own sb_* calls would log are dropped, so the callback is never re-entered.
+ *
+ * @param callback  Receives every message up to `max_level` (see sb_log_callback); NULL to
+ *                  stop logging.
+ * @param max_level The most detailed level passed on, SB_LOG_*; SB_LOG_OFF stops logging.
+ * @param user_data Passed to every call of `callback`; the library never reads it.
+ * @return SB_OK;
+ *         SB_ERR_INVALID when `max_level` is no SB_LOG_*;
+ *         SB_ERR_STATE when called from inside the log callback, or when the process
+ *         already has another Rust logger (the library then logs through that one);
+ *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `callback` is NULL or callable from any thread with `user_data` until it is replaced.
  */

@@ -44,6 +44,9 @@ python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 command -v dciodvfy >/dev/null || need+=(dicom3tools)
 # valgrind runs the C client under memcheck (tests/tests/c_clients.rs).
 command -v valgrind >/dev/null || need+=(valgrind)
+# libclang: bindgen reads include/synboost.h into the simulator's dlopen table (firmware-sim/build.rs).
+[[ -n "${LIBCLANG_PATH:-}" ]] || compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null \
+  || compgen -G '/usr/lib/x86_64-linux-gnu/libclang*.so*' >/dev/null || need+=(libclang-dev)
 if ((${#need[@]})); then
   step "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

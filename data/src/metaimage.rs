@@ -42,35 +42,8 @@ pub fn parse_limited(
     max_data: usize,
 ) -> Result<Volume, DataError> {
     let max_data = max_data.min(MAX_DATA_BYTES);
-    // The header is text lines up to and including `ElementDataFile`.
-    let mut fields = BTreeMap::new();
-    let mut pos = 0usize;
-    let mut data_file = None;
-    while pos < raw.len() {
-        let end = raw[pos..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(raw.len(), |i| pos + i + 1);
-        let line = std::str::from_utf8(&raw[pos..end])
-            .map_err(|_| DataError::format(path, "header is not text"))?
-            .trim();
-        pos = end;
-        if line.is_empty() {
-            continue;
-        }
-        let (k, v) = line.split_once('=').ok_or_else(|| {
-            DataError::format(path, format!("header line {line:?} is not `Key = Value`"))
-        })?;
-        let (k, v) = (k.trim().to_string(), v.trim().to_string());
-        if k == "ElementDataFile" {
-            data_file = Some(v);
-            break;
-        }
-        fields.insert(k, v);
-    }
-    let data_file =
-        data_file.ok_or_else(|| DataError::format(path, "no ElementDataFile in header"))?;
-    let get = |k: &str| fields.get(k).map(String::as_str);
+    let header = Header::read(path, raw)?;
+    let get = |k: &str| header.fields.get(k).map(String::as_str);
     let ndims: usize = get("NDims")
         .ok_or_else(|| DataError::format(path, "no NDims"))?
         .parse()
@@ -93,7 +66,90 @@ pub fn parse_limited(
             }
         }
     }
-    let element = match get("ElementType").unwrap_or("") {
+    let element = element_type(path, get("ElementType").unwrap_or(""))?;
+    if get("ElementNumberOfChannels").is_some_and(|c| c != "1") {
+        return Err(DataError::format(
+            path,
+            "multi-channel MetaImage is not supported",
+        ));
+    }
+    let truthy = |k: &str| get(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let big_endian = truthy("BinaryDataByteOrderMSB") || truthy("ElementByteOrderMSB");
+    let compressed = truthy("CompressedData");
+
+    let (data_path, bytes) = if header.data_file == "LOCAL" {
+        (path.to_path_buf(), raw[header.data_start..].to_vec())
+    } else {
+        check_data_file(path, &header.data_file)?;
+        let p = path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(&header.data_file);
+        let b = read_data(&header.data_file)?;
+        (p, b)
+    };
+    let need = dims
+        .iter()
+        .try_fold(element.size(), |a, &d| a.checked_mul(d))
+        .filter(|&n| n > 0 && n <= max_data)
+        .ok_or_else(|| {
+            DataError::format(
+                path,
+                format!("DimSize {dims:?} of {element:?}: empty, or more than {max_data} bytes"),
+            )
+        })?;
+    let bytes = if compressed {
+        inflate(&data_path, &bytes, need)?
+    } else {
+        skip_header(path, &data_path, bytes, get("HeaderSize"), need)?
+    };
+    Volume::decode(&data_path, dims, spacing, element, big_endian, &bytes, None)
+}
+
+/// The text header: `Key = Value` lines up to and including `ElementDataFile`.
+struct Header {
+    fields: BTreeMap<String, String>,
+    data_file: String,
+    /// Where the bytes after the header start (the data of a `LOCAL` file).
+    data_start: usize,
+}
+
+impl Header {
+    fn read(path: &Path, raw: &[u8]) -> Result<Self, DataError> {
+        let mut fields = BTreeMap::new();
+        let mut pos = 0usize;
+        while pos < raw.len() {
+            let end = raw[pos..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(raw.len(), |i| pos + i + 1);
+            let line = std::str::from_utf8(&raw[pos..end])
+                .map_err(|_| DataError::format(path, "header is not text"))?
+                .trim();
+            pos = end;
+            if line.is_empty() {
+                continue;
+            }
+            let (k, v) = line.split_once('=').ok_or_else(|| {
+                DataError::format(path, format!("header line {line:?} is not `Key = Value`"))
+            })?;
+            let (k, v) = (k.trim().to_string(), v.trim().to_string());
+            if k == "ElementDataFile" {
+                return Ok(Self {
+                    fields,
+                    data_file: v,
+                    data_start: pos,
+                });
+            }
+            fields.insert(k, v);
+        }
+        Err(DataError::format(path, "no ElementDataFile in header"))
+    }
+}
+
+/// The element type named by `ElementType`.
+fn element_type(path: &Path, name: &str) -> Result<ElementType, DataError> {
+    Ok(match name {
         "MET_UCHAR" => ElementType::U8,
         "MET_CHAR" => ElementType::I8,
         "MET_USHORT" => ElementType::U16,
@@ -108,81 +164,72 @@ pub fn parse_limited(
                 format!("ElementType {other:?} is not supported"),
             ));
         }
-    };
-    if get("ElementNumberOfChannels").is_some_and(|c| c != "1") {
+    })
+}
+
+/// A separate data file must be one file name beside the header (no lists, patterns or paths).
+fn check_data_file(path: &Path, data_file: &str) -> Result<(), DataError> {
+    if data_file.contains('%') || data_file.starts_with("LIST") {
         return Err(DataError::format(
             path,
-            "multi-channel MetaImage is not supported",
+            "multi-file MetaImage data is not supported",
         ));
     }
-    let truthy = |k: &str| get(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let big_endian = truthy("BinaryDataByteOrderMSB") || truthy("ElementByteOrderMSB");
-    let compressed = truthy("CompressedData");
-
-    let (data_path, mut bytes) = if data_file == "LOCAL" {
-        (path.to_path_buf(), raw[pos..].to_vec())
-    } else {
-        if data_file.contains('%') || data_file.starts_with("LIST") {
-            return Err(DataError::format(
-                path,
-                "multi-file MetaImage data is not supported",
-            ));
-        }
-        if data_file.is_empty()
-            || data_file == "."
-            || data_file == ".."
-            || data_file.contains(['/', '\\', '\0'])
-        {
-            return Err(DataError::format(
-                path,
-                format!("ElementDataFile {data_file:?} must be a file name beside the header"),
-            ));
-        }
-        let p = path.parent().unwrap_or(Path::new(".")).join(&data_file);
-        let b = read_data(&data_file)?;
-        (p, b)
-    };
-    let need = dims
-        .iter()
-        .try_fold(element.size(), |a, &d| a.checked_mul(d))
-        .filter(|&n| n > 0 && n <= max_data)
-        .ok_or_else(|| {
-            DataError::format(
-                path,
-                format!("DimSize {dims:?} of {element:?}: empty, or more than {max_data} bytes"),
-            )
-        })?;
-    if compressed {
-        let mut out = Vec::with_capacity(need.min(bytes.len().saturating_mul(8)));
-        ZlibDecoder::new(bytes.as_slice())
-            .take(need as u64)
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::Corrupt {
-                path: data_path.clone(),
-                message: format!("zlib stream: {e}"),
-            })?;
-        bytes = out;
-    } else if let Some(hs) = get("HeaderSize") {
-        let hs: i64 = hs
-            .parse()
-            .map_err(|_| DataError::format(path, "HeaderSize is not a number"))?;
-        if hs == -1 {
-            // Data is the last `need` bytes.
-            let start = bytes.len().saturating_sub(need);
-            bytes.drain(..start);
-        } else if hs > 0 {
-            let hs = hs as usize;
-            if hs > bytes.len() {
-                return Err(DataError::Truncated {
-                    path: data_path,
-                    expected: hs,
-                    found: bytes.len(),
-                });
-            }
-            bytes.drain(..hs);
-        }
+    if data_file.is_empty()
+        || data_file == "."
+        || data_file == ".."
+        || data_file.contains(['/', '\\', '\0'])
+    {
+        return Err(DataError::format(
+            path,
+            format!("ElementDataFile {data_file:?} must be a file name beside the header"),
+        ));
     }
-    Volume::decode(&data_path, dims, spacing, element, big_endian, &bytes, None)
+    Ok(())
+}
+
+/// Inflates zlib-compressed data, reading at most `need` bytes out.
+fn inflate(data_path: &Path, bytes: &[u8], need: usize) -> Result<Vec<u8>, DataError> {
+    let mut out = Vec::with_capacity(need.min(bytes.len().saturating_mul(8)));
+    ZlibDecoder::new(bytes)
+        .take(need as u64)
+        .read_to_end(&mut out)
+        .map_err(|e| DataError::Corrupt {
+            path: data_path.to_path_buf(),
+            message: format!("zlib stream: {e}"),
+        })?;
+    Ok(out)
+}
+
+/// Drops `HeaderSize` leading bytes of raw data (`-1`: the data is the last `need` bytes).
+fn skip_header(
+    path: &Path,
+    data_path: &Path,
+    mut bytes: Vec<u8>,
+    header_size: Option<&str>,
+    need: usize,
+) -> Result<Vec<u8>, DataError> {
+    let Some(hs) = header_size else {
+        return Ok(bytes);
+    };
+    let hs: i64 = hs
+        .parse()
+        .map_err(|_| DataError::format(path, "HeaderSize is not a number"))?;
+    if hs == -1 {
+        let start = bytes.len().saturating_sub(need);
+        bytes.drain(..start);
+    } else if hs > 0 {
+        let hs = hs as usize;
+        if hs > bytes.len() {
+            return Err(DataError::Truncated {
+                path: data_path.to_path_buf(),
+                expected: hs,
+                found: bytes.len(),
+            });
+        }
+        bytes.drain(..hs);
+    }
+    Ok(bytes)
 }
 
 fn numbers<T: std::str::FromStr>(

@@ -57,6 +57,50 @@ pub const MAX_INFLATED_BYTES: usize = 512 << 20;
 
 /// Parse the bytes of an uncompressed `.nii` file.
 pub fn parse(path: &Path, b: &[u8]) -> Result<Volume, DataError> {
+    let big_endian = byte_order(path, b)?;
+    let h = Fields { b, big_endian };
+    let dims = dims(path, &h)?;
+    let element = element_type(path, h.i16_at(70))?;
+    let mut spacing = [1.0f64; 3];
+    for (i, s) in spacing.iter_mut().enumerate() {
+        let v = f64::from(h.f32_at(80 + 4 * i));
+        if v.is_finite() && v > 0.0 {
+            *s = v;
+        }
+    }
+    let vox_offset = h.f32_at(108);
+    if !(vox_offset.is_finite() && vox_offset >= HEADER_LEN as f32) {
+        return Err(DataError::format(
+            path,
+            format!("vox_offset = {vox_offset}"),
+        ));
+    }
+    let offset = vox_offset as usize;
+    if offset > b.len() {
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            expected: offset,
+            found: b.len(),
+        });
+    }
+    let slope = f64::from(h.f32_at(112));
+    let inter = f64::from(h.f32_at(116));
+    let scale = (slope.is_finite() && slope != 0.0 && (slope != 1.0 || inter != 0.0))
+        .then_some((slope, if inter.is_finite() { inter } else { 0.0 }));
+    Volume::decode(
+        path,
+        dims,
+        spacing,
+        element,
+        big_endian,
+        &b[offset..],
+        scale,
+    )
+}
+
+/// The header's byte order from `sizeof_hdr` (`true`: big-endian), once the file is known to be
+/// a whole single-file NIfTI-1 header.
+fn byte_order(path: &Path, b: &[u8]) -> Result<bool, DataError> {
     if b.len() < 4 {
         return Err(DataError::format(path, "not a NIfTI-1 file (empty)"));
     }
@@ -92,29 +136,44 @@ pub fn parse(path: &Path, b: &[u8]) -> Result<Volume, DataError> {
     if magic != b"n+1\0" {
         return Err(DataError::format(path, "bad NIfTI-1 magic"));
     }
-    let i16_at = |o: usize| {
-        let a = [b[o], b[o + 1]];
-        if big_endian {
+    Ok(big_endian)
+}
+
+/// Header fields read in the file's byte order (the header is at least `HEADER_LEN` bytes).
+struct Fields<'a> {
+    b: &'a [u8],
+    big_endian: bool,
+}
+
+impl Fields<'_> {
+    fn i16_at(&self, o: usize) -> i16 {
+        let a = [self.b[o], self.b[o + 1]];
+        if self.big_endian {
             i16::from_be_bytes(a)
         } else {
             i16::from_le_bytes(a)
         }
-    };
-    let f32_at = |o: usize| {
-        let a = [b[o], b[o + 1], b[o + 2], b[o + 3]];
-        if big_endian {
+    }
+
+    fn f32_at(&self, o: usize) -> f32 {
+        let a = [self.b[o], self.b[o + 1], self.b[o + 2], self.b[o + 3]];
+        if self.big_endian {
             f32::from_be_bytes(a)
         } else {
             f32::from_le_bytes(a)
         }
-    };
-    let ndim = i16_at(40);
+    }
+}
+
+/// `dim[1..=3]` (x, y, frames): 2-D or 2-D+time, any further dimension of size 1.
+fn dims(path: &Path, h: &Fields<'_>) -> Result<[usize; 3], DataError> {
+    let ndim = h.i16_at(40);
     if !(1..=7).contains(&ndim) {
         return Err(DataError::format(path, format!("dim[0] = {ndim}")));
     }
     let mut dims = [1usize; 3];
     for (i, d) in (1..=ndim as usize).enumerate() {
-        let v = i16_at(40 + 2 * d);
+        let v = h.i16_at(40 + 2 * d);
         if v < 1 {
             return Err(DataError::format(path, format!("dim[{d}] = {v}")));
         }
@@ -129,7 +188,12 @@ pub fn parse(path: &Path, b: &[u8]) -> Result<Volume, DataError> {
             ));
         }
     }
-    let element = match i16_at(70) {
+    Ok(dims)
+}
+
+/// The element type of a NIfTI `datatype` code.
+fn element_type(path: &Path, datatype: i16) -> Result<ElementType, DataError> {
+    Ok(match datatype {
         2 => ElementType::U8,
         4 => ElementType::I16,
         8 => ElementType::I32,
@@ -144,42 +208,7 @@ pub fn parse(path: &Path, b: &[u8]) -> Result<Volume, DataError> {
                 format!("NIfTI datatype {other} is not supported"),
             ));
         }
-    };
-    let mut spacing = [1.0f64; 3];
-    for (i, s) in spacing.iter_mut().enumerate() {
-        let v = f64::from(f32_at(80 + 4 * i));
-        if v.is_finite() && v > 0.0 {
-            *s = v;
-        }
-    }
-    let vox_offset = f32_at(108);
-    if !(vox_offset.is_finite() && vox_offset >= HEADER_LEN as f32) {
-        return Err(DataError::format(
-            path,
-            format!("vox_offset = {vox_offset}"),
-        ));
-    }
-    let offset = vox_offset as usize;
-    if offset > b.len() {
-        return Err(DataError::Truncated {
-            path: path.to_path_buf(),
-            expected: offset,
-            found: b.len(),
-        });
-    }
-    let slope = f64::from(f32_at(112));
-    let inter = f64::from(f32_at(116));
-    let scale = (slope.is_finite() && slope != 0.0 && (slope != 1.0 || inter != 0.0))
-        .then_some((slope, if inter.is_finite() { inter } else { 0.0 }));
-    Volume::decode(
-        path,
-        dims,
-        spacing,
-        element,
-        big_endian,
-        &b[offset..],
-        scale,
-    )
+    })
 }
 
 /// Write 8-bit voxels (x fastest) as a little-endian NIfTI-1 file; gzip when the name ends in

@@ -154,7 +154,15 @@ pub(crate) fn engine_error(e: EngineError) -> Error {
     Error::new(status, e.to_string())
 }
 
-/// Fill `out` with the default engine options.
+/// Fill an sb_engine_options with the defaults.
+///
+/// Sets every field, `struct_size` to sizeof(sb_engine_options) included: the variant chosen
+/// at load (SB_VARIANT_AUTO), a cache of 64 prompts, largest component and hole filling on, one
+/// thread.
+///
+/// @param out The caller's struct to fill; not NULL.
+/// @return SB_OK;
+///         SB_ERR_NULL when `out` is NULL.
 ///
 /// # Safety
 /// `out` is NULL or points to a writable `sb_engine_options`.
@@ -170,12 +178,27 @@ pub unsafe extern "C" fn sb_engine_options_defaults(out: *mut sb_engine_options)
     })
 }
 
-/// Open a model bundle (a folder or a `.tar`), verify every file's checksum and the
-/// manifest's seal, and load it. `options` may be NULL (defaults). On success `*out` is the
-/// engine; on failure it is NULL. An empty `path` is `SB_ERR_INVALID` (it never means the
-/// current folder). Sizes are checked before anything is read: a `manifest.json` over 4 MiB, a
-/// file larger than the manifest states or a manifest listing a file over 1 GiB is
-/// `SB_ERR_BUNDLE` at once, however large the file.
+/// Open a model bundle and load its model.
+///
+/// Verifies every file's checksum and the manifest's seal before loading. Sizes are checked
+/// before anything is read: a `manifest.json` over 4 MiB, a file larger than the manifest
+/// states or a manifest listing a file over 1 GiB is SB_ERR_BUNDLE at once, however large the
+/// file. To load only the model you validated, use sb_engine_open_pinned.
+///
+/// @param path    The bundle, a folder or a `.tar` file: a NUL-terminated UTF-8 path, borrowed
+///                for the call. "" is refused (it never means the current folder: give ".").
+/// @param options Engine settings (see sb_engine_options_defaults), borrowed for the call;
+///                NULL for the defaults.
+/// @param out     Receives the engine, owned by the caller (close it with sb_engine_close);
+///                set to NULL on failure. Not NULL.
+/// @return SB_OK, with `*out` the engine;
+///         SB_ERR_NULL when `path` or `out` is NULL;
+///         SB_ERR_INVALID when `path` is "" or not UTF-8, or `options` has a `struct_size`
+///         under sizeof(sb_engine_options) or a value out of its range;
+///         SB_ERR_BUNDLE when the bundle is missing, unreadable, too large, corrupted or
+///         inconsistent, or SB_VARIANT_INT8 is asked of a bundle without int8;
+///         SB_ERR_MODEL when its model cannot be prepared;
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `options` is NULL or a readable
@@ -192,11 +215,26 @@ pub unsafe extern "C" fn sb_engine_open(
     })
 }
 
-/// [`sb_engine_open`], loading the bundle only if its digest (`sb_engine_bundle_digest`: the
-/// SHA-256 of its `manifest.json`, which lists every file's SHA-256) is `expected_sha256`, 64
-/// hex digits. Pin the digest of the model you validated (kept in your own signed firmware)
-/// and no other model, however well formed, is ever loaded: `SB_ERR_BUNDLE` names both
-/// digests. The digest is checked before anything in the bundle is parsed.
+/// Open a model bundle as sb_engine_open does, but only the one with the expected digest.
+///
+/// The digest (sb_engine_bundle_digest) is the SHA-256 of the bundle's `manifest.json`, which
+/// lists every file's SHA-256. Pin the digest of the model you validated (kept in your own
+/// signed firmware) and no other model, however well formed, is ever loaded. The digest is
+/// checked before anything in the bundle is parsed.
+///
+/// @param path            The bundle, as for sb_engine_open; borrowed for the call.
+/// @param expected_sha256 The digest to load: 64 hex digits (either case), NUL-terminated,
+///                        borrowed for the call.
+/// @param options         Engine settings, borrowed for the call; NULL for the defaults.
+/// @param out             Receives the engine, owned by the caller (close it with
+///                        sb_engine_close); set to NULL on failure. Not NULL.
+/// @return SB_OK, with `*out` the engine;
+///         SB_ERR_NULL when `path`, `expected_sha256` or `out` is NULL;
+///         SB_ERR_INVALID when `expected_sha256` is not 64 hex digits, or as sb_engine_open;
+///         SB_ERR_BUNDLE when the bundle's digest is another (the message names both), or as
+///         sb_engine_open;
+///         SB_ERR_MODEL when its model cannot be prepared;
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `path` and `expected_sha256` are NULL or NUL-terminated strings; `options` is NULL or a
@@ -286,9 +324,12 @@ unsafe fn open(
     Ok(SB_OK)
 }
 
-/// The loaded bundle's digest: SHA-256 of its `manifest.json` as 64 lower-case hex digits,
-/// owned by the engine; the value to pin with `sb_engine_open_pinned`. NULL only when
-/// `engine` is NULL.
+/// The loaded bundle's digest: the value to pin with sb_engine_open_pinned.
+///
+/// @param engine The engine; may be NULL.
+/// @return The SHA-256 of the bundle's `manifest.json` as 64 lower-case hex digits, a
+///         NUL-terminated string owned by the engine (valid until sb_engine_close, never to be
+///         freed); NULL only when `engine` is NULL.
 ///
 /// # Safety
 /// `engine` is NULL or live.
@@ -301,8 +342,14 @@ pub unsafe extern "C" fn sb_engine_bundle_digest(engine: *const sb_engine) -> *c
     }
 }
 
-/// Close an engine and set `*engine` to NULL. NULL or `*engine == NULL` is a no-op (closing
-/// twice is harmless). Streams started from it keep running.
+/// Close an engine and set the caller's handle to NULL.
+///
+/// Frees the engine and everything it owns (its info strings, its digest). Streams started
+/// from it keep running: they have their own copies of the model.
+///
+/// @param engine The caller's handle variable. NULL, or a handle that is NULL, is a no-op, so
+///               closing twice is harmless.
+/// @return SB_OK (SB_ERR_INTERNAL on an internal error).
 ///
 /// # Safety
 /// `engine` is NULL or points to NULL or to an engine from `sb_engine_open` not yet closed,
@@ -324,6 +371,14 @@ pub unsafe extern "C" fn sb_engine_close(engine: *mut *mut sb_engine) -> sb_stat
 }
 
 /// Describe a loaded model.
+///
+/// @param engine The engine; not NULL.
+/// @param out    The caller's struct to fill, with `struct_size` set (at least
+///               sizeof(sb_engine_info)); not NULL. Its strings are owned by the engine.
+/// @return SB_OK;
+///         SB_ERR_NULL when `engine` or `out` is NULL;
+///         SB_ERR_INVALID when `out->struct_size` is too small (nothing written);
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `engine` is NULL or live; `out` is NULL or a writable `sb_engine_info` with `struct_size`.
@@ -361,9 +416,28 @@ pub unsafe extern "C" fn sb_engine_get_info(
     })
 }
 
-/// Segment `structures` (`SB_STRUCTURE_*` bits; 0: all the model has) in one frame, now, on
-/// the calling thread. `meta` may be NULL (nothing known). `*out` receives a result to free
-/// with `sb_result_free` (NULL on failure).
+/// Segment one frame now, on the calling thread.
+///
+/// Calls on one engine are serialised. The result is measured on its own: it has no temporal
+/// IoU, heart rate or cardiac cycle (streams have them).
+///
+/// @param engine     The engine; not NULL.
+/// @param frame      The frame, borrowed for the call (its pixels too); not NULL, nor its
+///                   `data`.
+/// @param meta       What is known about the frame, borrowed for the call; NULL when nothing
+///                   is.
+/// @param structures The structures to segment, SB_STRUCTURE_* bits; 0 for every structure
+///                   of the model.
+/// @param out        Receives the result, owned by the caller (free it with sb_result_free);
+///                   set to NULL on failure. Not NULL.
+/// @return SB_OK, with `*out` the result;
+///         SB_ERR_NULL when `engine`, `frame`, `frame->data` or `out` is NULL;
+///         SB_ERR_INVALID when a `struct_size` is too small, an enum or `meta` field is out of
+///         range, or `structures` has a bit that is no SB_STRUCTURE_* or a structure the
+///         model does not segment;
+///         SB_ERR_FRAME when the frame's size, stride or `data_size` do not fit;
+///         SB_ERR_MODEL when the model fails on the frame;
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `engine` is NULL or live; `frame` is NULL or a readable `sb_frame` whose data is readable;
@@ -407,11 +481,15 @@ pub unsafe extern "C" fn sb_engine_segment(
     })
 }
 
-/// The engine's last error message ("" when none), copied for the calling thread: the
-/// pointer stays valid until this thread calls `sb_engine_last_error` or
-/// `sb_stream_last_error` again, whatever other threads do with the engine (their failures
-/// change the engine's message, not this copy). NULL only when `engine` is NULL. Never free
-/// it.
+/// The last error message of any call on an engine, from any thread.
+///
+/// The message is copied for the calling thread: other threads' failures change the engine's
+/// message, not this copy.
+///
+/// @param engine The engine; may be NULL.
+/// @return A NUL-terminated string, "" when no call on the engine has failed yet; NULL only
+///         when `engine` is NULL. Never to be freed; valid until this thread calls
+///         sb_engine_last_error or sb_stream_last_error again.
 ///
 /// # Safety
 /// `engine` is NULL or live.

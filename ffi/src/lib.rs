@@ -30,13 +30,20 @@ pub const SB_ABI_VERSION: u32 = 1;
 /// NUL-terminated version string of the library, e.g. `0.1.0`.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 
-/// The library version as a static NUL-terminated string; never NULL, never to be freed.
+/// The library's version, e.g. "0.1.0".
+///
+/// @return A static NUL-terminated string; never NULL, never to be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn sb_version() -> *const c_char {
     VERSION.as_ptr().cast()
 }
 
-/// The C ABI version this library implements (`SB_ABI_VERSION` of its header).
+/// The C ABI version this library implements.
+///
+/// A host compares it with the SB_ABI_VERSION of the header it was compiled with: a library
+/// with another ABI version is not compatible with that host.
+///
+/// @return The SB_ABI_VERSION of the library's own header.
 #[unsafe(no_mangle)]
 pub extern "C" fn sb_abi_version() -> u32 {
     SB_ABI_VERSION

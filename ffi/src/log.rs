@@ -92,11 +92,21 @@ static ROUTER: Router = Router;
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 static INSTALL: Once = Once::new();
 
-/// Route the library's log messages up to `max_level` to `callback` (NULL or `SB_LOG_OFF`:
-/// stop logging). Replaces any earlier callback: when this returns, the earlier one is not
-/// running on any thread and is never called again (its `user_data` may be freed). `SB_ERR_STATE` when the process already
-/// has another Rust logger, or when called from inside the log callback (messages that the
-/// callback's own `sb_*` calls would log are dropped, so the callback is never re-entered).
+/// Route the library's log messages to a callback of the host.
+///
+/// Replaces any earlier callback: when this returns, the earlier one is not running on any
+/// thread and is never called again (its `user_data` may be freed). Messages that the
+/// callback's own sb_* calls would log are dropped, so the callback is never re-entered.
+///
+/// @param callback  Receives every message up to `max_level` (see sb_log_callback); NULL to
+///                  stop logging.
+/// @param max_level The most detailed level passed on, SB_LOG_*; SB_LOG_OFF stops logging.
+/// @param user_data Passed to every call of `callback`; the library never reads it.
+/// @return SB_OK;
+///         SB_ERR_INVALID when `max_level` is no SB_LOG_*;
+///         SB_ERR_STATE when called from inside the log callback, or when the process
+///         already has another Rust logger (the library then logs through that one);
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `callback` is NULL or callable from any thread with `user_data` until it is replaced.

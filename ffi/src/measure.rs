@@ -246,10 +246,19 @@ pub(crate) fn cycle(c: &CycleReport) -> sb_cycle {
     }
 }
 
-/// Fill `out` with the measurements of a segmented result: areas, LV length and volumes,
-/// confidence, quality flags, phase, heart rate. Results of `sb_engine_segment` have no
-/// temporal IoU, heart rate or cycle. Returns `SB_NONE` (leaving `out` alone) when the frame
-/// was not segmented.
+/// The clinical measurements of a segmented frame.
+///
+/// Areas, LV length and volumes, confidence, quality flags, phase and heart rate. Results of
+/// sb_engine_segment have no temporal IoU, heart rate or cycle.
+///
+/// @param result The result; not NULL.
+/// @param out    The caller's struct to fill, with `struct_size` set (at least
+///               sizeof(sb_measurements)); not NULL.
+/// @return SB_OK;
+///         SB_NONE when the frame was not segmented (`out` left alone);
+///         SB_ERR_NULL when `result` or `out` is NULL;
+///         SB_ERR_INVALID when `out->struct_size` is too small (nothing written);
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `result` is NULL or a live result; `out` is NULL or a writable `sb_measurements` with
@@ -275,9 +284,20 @@ pub unsafe extern "C" fn sb_result_get_measurements(
     })
 }
 
-/// Fill `out` with the cardiac cycle this result completes (its end-systole was confirmed at
-/// this frame; the ED and ES frames are earlier ones, named by their sequence numbers).
-/// Returns `SB_NONE` (leaving `out` alone) when it completes none.
+/// The cardiac cycle a stream's result completes.
+///
+/// A cycle is reported with the frame that confirmed its end-systole; its ED and ES frames are
+/// earlier ones, named by their sequence numbers. sb_measurements.has_cycle says whether a
+/// result has one.
+///
+/// @param result The result; not NULL.
+/// @param out    The caller's struct to fill, with `struct_size` set (at least
+///               sizeof(sb_cycle)); not NULL.
+/// @return SB_OK;
+///         SB_NONE when the result completes no cycle (`out` left alone);
+///         SB_ERR_NULL when `result` or `out` is NULL;
+///         SB_ERR_INVALID when `out->struct_size` is too small (nothing written);
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `result` is NULL or a live result; `out` is NULL or a writable `sb_cycle` with

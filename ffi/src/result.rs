@@ -243,7 +243,15 @@ pub struct sb_structure_result {
     pub max_probability: f64,
 }
 
-/// Fill `out` with the result's frame-level facts.
+/// A result's frame-level facts: outcome, sequence number, timestamp, size, timings.
+///
+/// @param result The result; not NULL.
+/// @param out    The caller's struct to fill, with `struct_size` set (at least
+///               sizeof(sb_result_info)); not NULL. Its `error` string is owned by the result.
+/// @return SB_OK;
+///         SB_ERR_NULL when `result` or `out` is NULL;
+///         SB_ERR_INVALID when `out->struct_size` is too small (nothing written);
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `result` is NULL or a live result; `out` is NULL or a writable `sb_result_info` with
@@ -279,7 +287,18 @@ pub unsafe extern "C" fn sb_result_get_info(
     })
 }
 
-/// Fill `out` with structure `index` (0 ≤ index < `structure_count`) of a segmented result.
+/// One structure of a segmented result: its name, prompt, mask, area and confidence.
+///
+/// @param result The result; not NULL.
+/// @param index  Which structure, 0 to sb_result_info.structure_count − 1.
+/// @param out    The caller's struct to fill, with `struct_size` set (at least
+///               sizeof(sb_structure_result)); not NULL. Its pointers (name, prompt, mask)
+///               are owned by the result and valid until it is freed.
+/// @return SB_OK;
+///         SB_ERR_NULL when `result` or `out` is NULL;
+///         SB_ERR_INVALID when `out->struct_size` is too small or `index` is out of range
+///         (nothing written);
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `result` is NULL or a live result; `out` is NULL or a writable `sb_structure_result` with
@@ -316,9 +335,23 @@ pub unsafe extern "C" fn sb_result_get_structure(
     })
 }
 
-/// Copy structure `index`'s mask into the caller's buffer, `dst_stride` bytes per row
-/// (≥ width), 0 or `value` per pixel. `dst_size` must be at least
-/// `dst_stride × (height − 1) + width`.
+/// Copy a structure's mask into the caller's buffer, one byte per pixel.
+///
+/// Writes the mask's `width` bytes of each of its `height` rows (the frame's size, from
+/// sb_result_info) and nothing else: the padding at the end of each row is left alone.
+///
+/// @param result     The result; not NULL.
+/// @param index      Which structure, 0 to sb_result_info.structure_count − 1.
+/// @param dst        The caller's buffer; not NULL.
+/// @param dst_size   Bytes writable at `dst`: at least `dst_stride × (height − 1) + width`.
+/// @param dst_stride Bytes from the start of one row of `dst` to the next; at least `width`.
+/// @param value      Written for pixels inside the mask; 0 is written outside.
+/// @return SB_OK;
+///         SB_ERR_NULL when `result` or `dst` is NULL;
+///         SB_ERR_INVALID when `index` is out of range, or `dst_stride` is under `width` or so
+///         large that the size overflows;
+///         SB_ERR_BUFFER when `dst_size` is too small (nothing written);
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `result` is NULL or a live result; `dst` is NULL or has `dst_size` writable bytes.
@@ -368,9 +401,18 @@ pub unsafe extern "C" fn sb_result_copy_mask(
     })
 }
 
-/// Free a result and set `*result` to NULL. NULL or `*result == NULL` is a no-op. The result
-/// a result callback is given is the library's: freeing it there is `SB_ERR_STATE`, and it
-/// stays valid (and `*result` unchanged) until the callback returns.
+/// Free a result and set the caller's handle to NULL.
+///
+/// Only results the caller owns are freed: those of sb_stream_poll and sb_engine_segment. The
+/// result a result callback is given is lent by the library, which frees it when the callback
+/// returns.
+///
+/// @param result The caller's handle variable. NULL, or a handle that is NULL, is a no-op, so
+///               freeing twice is harmless.
+/// @return SB_OK;
+///         SB_ERR_STATE when the result is a callback's lent result (it stays valid until the
+///         callback returns, and `*result` is left alone);
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `result` is NULL or points to NULL, to a result from `sb_stream_poll` or

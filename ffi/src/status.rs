@@ -40,7 +40,8 @@ pub const SB_ERR_BUFFER: sb_status = -8;
 /// stopping or closing a stream from its own result callback, installing a logger when the
 /// process already has one).
 pub const SB_ERR_STATE: sb_status = -9;
-/// An internal error (a caught panic); the library stays usable.
+/// An internal error of the library (a bug, caught before it reached the host); the library
+/// stays usable.
 pub const SB_ERR_INTERNAL: sb_status = -10;
 /// Memory for a size the caller chose (`sb_stream_config.frame_bytes`, a frame's copy) could
 /// not be had; nothing was allocated or taken.
@@ -144,15 +145,23 @@ pub(crate) fn guard(
     }
 }
 
-/// The calling thread's last error message ("" when none yet); valid until the thread's next
-/// failing call. Never NULL.
+/// The calling thread's last error message.
+///
+/// Every call that returns an error status leaves its message here, starting with the
+/// function's name ("sb_engine_open: ..."); calls that succeed leave it alone, and other
+/// threads' calls never touch it.
+///
+/// @return A NUL-terminated string owned by the library, "" before the thread's first failure;
+///         never NULL, never to be freed. It stays valid until this thread's next failing call.
 #[unsafe(no_mangle)]
 pub extern "C" fn sb_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
 }
 
-/// A static description of a status code ("unknown status" for a value that is none); never
-/// NULL, never to be freed.
+/// A short English description of a status code, e.g. "invalid argument".
+///
+/// @param status Any value; one that is no SB_* status gives "unknown status".
+/// @return A static NUL-terminated string; never NULL, never to be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn sb_status_string(status: sb_status) -> *const c_char {
     let s: &'static str = match status {

@@ -195,7 +195,7 @@ impl sb_stream_stats {
 pub struct sb_stream {
     stream: Stream,
     error: HandleError,
-    /// Tells this stream's callback thread apart ([`IN_CALLBACK`]).
+    /// Tells this stream's callback thread apart (`IN_CALLBACK`).
     id: u64,
 }
 
@@ -271,7 +271,15 @@ impl Callback {
     }
 }
 
-/// Fill `out` with the default stream settings.
+/// Fill an sb_stream_config with the defaults.
+///
+/// Sets every field, `struct_size` to sizeof(sb_stream_config) included: drop the oldest
+/// frame of a full queue of 4, one worker, every structure, 64 results waiting for the reader,
+/// frames up to 64 MiB, results polled (no callback).
+///
+/// @param out The caller's struct to fill; not NULL.
+/// @return SB_OK;
+///         SB_ERR_NULL when `out` is NULL.
 ///
 /// # Safety
 /// `out` is NULL or points to a writable `sb_stream_config`.
@@ -287,9 +295,23 @@ pub unsafe extern "C" fn sb_stream_config_defaults(out: *mut sb_stream_config) -
     })
 }
 
-/// Start a stream on `engine`'s model (the stream keeps its own copy: the engine may be
-/// closed while it runs). `config` may be NULL (defaults). `*out` is the stream, NULL on
-/// failure.
+/// Start a real-time stream of frames through an engine's model.
+///
+/// The stream runs on threads of its own with its own copy of the model: the engine may be
+/// closed while it runs. Every frame pushed gets exactly one result, in push order, polled
+/// (sb_stream_poll) or given to the config's callback.
+///
+/// @param engine The engine whose model the stream runs; not NULL.
+/// @param config Stream settings (see sb_stream_config_defaults), read during the call; NULL
+///               for the defaults.
+/// @param out    Receives the stream, owned by the caller (close it with sb_stream_close);
+///               set to NULL on failure. Not NULL.
+/// @return SB_OK, with `*out` the stream;
+///         SB_ERR_NULL when `engine` or `out` is NULL;
+///         SB_ERR_INVALID when `config` has a `struct_size` under sizeof(sb_stream_config), a
+///         value out of its range, or a structure the model does not segment;
+///         SB_ERR_NO_MEMORY when the frame buffers of `frame_bytes` cannot be allocated;
+///         SB_ERR_INTERNAL when a thread cannot be started, or on an internal error.
 ///
 /// # Safety
 /// `engine` is NULL or live; `config` is NULL or a readable `sb_stream_config`; `out` is NULL
@@ -365,12 +387,30 @@ pub unsafe extern "C" fn sb_stream_start(
     })
 }
 
-/// Copy a frame into the stream. Returns at once, except under `SB_POLICY_BLOCK`: then it
-/// waits while the queue is full or `result_capacity` results wait for the reader, until there
-/// is room or another thread stops the stream (`SB_ERR_STOPPED`, frame not taken). `meta` may
-/// be NULL (nothing known); `seq` may be NULL, else it receives the frame's sequence number.
-/// Any thread may push, also the stream's own result callback; pushes are ordered by the time
-/// they take the queue. A frame the stream cannot find memory to copy is `SB_ERR_NO_MEMORY`.
+/// Copy a frame into a stream's queue.
+///
+/// Returns at once, except under SB_POLICY_BLOCK: then it waits while the queue is full or
+/// `result_capacity` results wait for the reader, until there is room or another thread stops
+/// the stream. Any thread may push, also the stream's own result callback; pushes are ordered
+/// by the time they take the queue.
+///
+/// @param stream The stream; not NULL.
+/// @param frame  The frame, copied before the call returns; not NULL, nor its `data`.
+/// @param meta   What is known about the frame, copied; NULL when nothing is.
+/// @param seq    Receives the frame's sequence number (0 for the first frame, then one more
+///               per frame taken); may be NULL. Left alone on failure.
+/// @return SB_OK, the frame taken;
+///         SB_ERR_NULL when `stream`, `frame` or `frame->data` is NULL;
+///         SB_ERR_INVALID when a `struct_size` is too small or an enum or `meta` field is out
+///         of range;
+///         SB_ERR_FRAME when the frame's size, stride or `data_size` do not fit, or it is over
+///         the stream's `max_frame_bytes`;
+///         SB_ERR_QUEUE_FULL when the queue is full under SB_POLICY_REJECT, or when the
+///         stream's own callback pushes under SB_POLICY_BLOCK while `result_capacity` results
+///         wait for it (it would wait for itself);
+///         SB_ERR_STOPPED when the stream is stopped, or is stopped while the push waits;
+///         SB_ERR_NO_MEMORY when there is no memory to copy the frame;
+///         SB_ERR_INTERNAL on an internal error. On failure the frame is not taken.
 ///
 /// # Safety
 /// `stream` is NULL or live; `frame` is NULL or a readable `sb_frame` with readable data;
@@ -399,11 +439,21 @@ pub unsafe extern "C" fn sb_stream_push(
     })
 }
 
-/// Wait up to `timeout_ms` (negative: forever; 0: do not wait) for the next result in push
-/// order. Returns `SB_OK` with `*out` set (free it with `sb_result_free`), `SB_TIMEOUT`, or
-/// `SB_END` once the stream has stopped and every result was read (`*out` NULL then). One
-/// thread may poll while others push, get stats or stop the stream: a poll waiting forever
-/// returns the remaining results and then `SB_END` when another thread stops the stream.
+/// Take a stream's next result, in push order, waiting for it up to a timeout.
+///
+/// One thread may poll while others push, get stats or stop the stream: a poll waiting forever
+/// returns the remaining results and then SB_END when another thread stops the stream.
+///
+/// @param stream     The stream; not NULL. Its config has no callback.
+/// @param timeout_ms How long to wait, milliseconds: negative waits forever, 0 does not wait.
+/// @param out        Receives the result, owned by the caller (free it with sb_result_free);
+///                   set to NULL when there is none. Not NULL.
+/// @return SB_OK, with `*out` the result;
+///         SB_TIMEOUT when no result came within the timeout;
+///         SB_END once the stream has stopped and every result was read;
+///         SB_ERR_NULL when `stream` or `out` is NULL;
+///         SB_ERR_STATE when the stream delivers its results to a callback;
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `stream` is NULL or live; `out` is NULL or writable.
@@ -442,7 +492,17 @@ pub unsafe extern "C" fn sb_stream_poll(
     })
 }
 
-/// Fill `out` with the stream's counters and latencies.
+/// A stream's counters and latencies so far.
+///
+/// May be called from any thread while others push, poll or stop the stream.
+///
+/// @param stream The stream; not NULL.
+/// @param out    The caller's struct to fill, with `struct_size` set (at least
+///               sizeof(sb_stream_stats)); not NULL.
+/// @return SB_OK;
+///         SB_ERR_NULL when `stream` or `out` is NULL;
+///         SB_ERR_INVALID when `out->struct_size` is too small (nothing written);
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `stream` is NULL or live; `out` is NULL or a writable `sb_stream_stats` with `struct_size`.
@@ -462,14 +522,23 @@ pub unsafe extern "C" fn sb_stream_get_stats(
     })
 }
 
-/// Stop taking frames; process (`SB_STOP_DRAIN`) or drop (`SB_STOP_DISCARD`) the queued
-/// ones; wait for the threads. Results stay pollable until `SB_END`. Stopping twice is
-/// harmless. Any thread may stop the stream while others push (a push waiting under
-/// `SB_POLICY_BLOCK` returns `SB_ERR_STOPPED`), poll or get stats. Returns within the time of
-/// one frame per worker plus the callback already running (`SB_STOP_DISCARD`), or once every
-/// queued frame was processed and, for a callback stream, delivered (`SB_STOP_DRAIN`). From
-/// the stream's own result callback: `SB_ERR_STATE`, nothing stopped (the stop would wait for
-/// the thread the callback runs on).
+/// Stop a stream: take no more frames, finish or drop the queued ones, wait for its threads.
+///
+/// Results stay pollable until SB_END. Stopping twice is harmless. Any thread may stop the
+/// stream while others push (a push waiting under SB_POLICY_BLOCK returns SB_ERR_STOPPED),
+/// poll or get stats, but not the stream's own result callback (the stop would wait for the
+/// thread the callback runs on). Returns within the time of one frame per worker plus the
+/// callback already running (SB_STOP_DISCARD), or once every queued frame was processed and,
+/// for a callback stream, delivered (SB_STOP_DRAIN).
+///
+/// @param stream The stream; not NULL.
+/// @param mode   SB_STOP_DRAIN to process the queued frames first, SB_STOP_DISCARD to drop
+///               them.
+/// @return SB_OK;
+///         SB_ERR_NULL when `stream` is NULL;
+///         SB_ERR_INVALID when `mode` is no SB_STOP_* (nothing stopped);
+///         SB_ERR_STATE when called from the stream's own result callback (nothing stopped);
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `stream` is NULL or live.
@@ -490,12 +559,19 @@ pub unsafe extern "C" fn sb_stream_stop(stream: *mut sb_stream, mode: sb_stop_mo
     })
 }
 
-/// Stop (discarding queued frames and results nobody has read) if still running, free the
-/// stream and set `*stream` to NULL; returns within the time of one frame per worker plus
-/// the callback already running. NULL or `*stream == NULL` is a no-op (closing twice is
-/// harmless). From the stream's own result callback: `SB_ERR_STATE`, the stream is neither
-/// stopped nor freed and `*stream` is left alone. No other call on the stream may be in
-/// progress or start (stop it first from the thread that closes, if others may still call).
+/// Close a stream and set the caller's handle to NULL.
+///
+/// Stops the stream if it still runs, discarding queued frames and results nobody has read,
+/// and frees it; returns within the time of one frame per worker plus the callback already
+/// running. No other call on the stream may be in progress or start (stop it first from the
+/// thread that closes, if others may still call).
+///
+/// @param stream The caller's handle variable. NULL, or a handle that is NULL, is a no-op, so
+///               closing twice is harmless.
+/// @return SB_OK;
+///         SB_ERR_STATE when called from the stream's own result callback (the stream is
+///         neither stopped nor freed, and `*stream` is left alone);
+///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
 /// `stream` is NULL or points to NULL or to a stream from `sb_stream_start` not yet closed,
@@ -523,11 +599,15 @@ pub unsafe extern "C" fn sb_stream_close(stream: *mut *mut sb_stream) -> sb_stat
     })
 }
 
-/// The stream's last error message ("" when none), copied for the calling thread: the
-/// pointer stays valid until this thread calls `sb_stream_last_error` or
-/// `sb_engine_last_error` again, whatever other threads do with the stream (their failures
-/// change the stream's message, not this copy). NULL only when `stream` is NULL. Never free
-/// it.
+/// The last error message of any call on a stream, from any thread.
+///
+/// The message is copied for the calling thread: other threads' failures change the stream's
+/// message, not this copy.
+///
+/// @param stream The stream; may be NULL.
+/// @return A NUL-terminated string, "" when no call on the stream has failed yet; NULL only
+///         when `stream` is NULL. Never to be freed; valid until this thread calls
+///         sb_stream_last_error or sb_engine_last_error again.
 ///
 /// # Safety
 /// `stream` is NULL or live.

@@ -309,7 +309,14 @@ pub(crate) fn structure_bit(s: Structure) -> sb_structures {
     }
 }
 
-/// Fill `out` with the metadata defaults: everything unknown.
+/// Fill an sb_meta with the defaults: everything unknown.
+///
+/// Sets every field, `struct_size` to sizeof(sb_meta) included; the caller then sets what the
+/// scanner knows.
+///
+/// @param out The caller's struct to fill; not NULL.
+/// @return SB_OK;
+///         SB_ERR_NULL when `out` is NULL.
 ///
 /// # Safety
 /// `out` is NULL or points to a writable `sb_meta`.

@@ -173,7 +173,7 @@ static sb_frame bgra_frame(void) {
 
 static sb_meta meta_with_spacing(void) {
     sb_meta m;
-    sb_meta_defaults(&m);
+    CHECK_OK(sb_meta_defaults(&m));
     m.view = SB_VIEW_2CH;
     m.phase = SB_PHASE_ED;
     m.sex = SB_SEX_FEMALE;
@@ -349,20 +349,20 @@ static void test_open_errors(const char *bundle, const char *corrupted) {
     o.struct_size = 4;
     CHECK_STATUS(sb_engine_open(bundle, &o, &e), SB_ERR_INVALID);
     CHECK(e == NULL);
-    sb_engine_options_defaults(&o);
+    CHECK_OK(sb_engine_options_defaults(&o));
     o.variant = 17;
     CHECK_STATUS(sb_engine_open(bundle, &o, &e), SB_ERR_INVALID);
-    sb_engine_options_defaults(&o);
+    CHECK_OK(sb_engine_options_defaults(&o));
     o.prompt_cache = 0;
     CHECK_STATUS(sb_engine_open(bundle, &o, &e), SB_ERR_INVALID);
-    sb_engine_options_defaults(&o);
+    CHECK_OK(sb_engine_options_defaults(&o));
     o.largest_component = 2;
     CHECK_STATUS(sb_engine_open(bundle, &o, &e), SB_ERR_INVALID);
-    sb_engine_options_defaults(&o);
+    CHECK_OK(sb_engine_options_defaults(&o));
     o.fill_holes = 3;
     CHECK_STATUS(sb_engine_open(bundle, &o, &e), SB_ERR_INVALID);
     /* The test bundle has no int8 graph. */
-    sb_engine_options_defaults(&o);
+    CHECK_OK(sb_engine_options_defaults(&o));
     o.variant = SB_VARIANT_INT8;
     CHECK_STATUS(sb_engine_open(bundle, &o, &e), SB_ERR_BUNDLE);
     CHECK(e == NULL);
@@ -598,7 +598,7 @@ static void test_segment_errors(sb_engine *e) {
 
 static sb_stream_config config(sb_queue_policy policy, uint32_t queue, uint32_t workers) {
     sb_stream_config c;
-    sb_stream_config_defaults(&c);
+    CHECK_OK(sb_stream_config_defaults(&c));
     c.policy = policy;
     c.queue_capacity = queue;
     c.workers = workers;
@@ -666,7 +666,7 @@ static void test_stream_poll(sb_engine *e) {
             sb_result_info ri;
             memset(&ri, 0, sizeof ri);
             ri.struct_size = sizeof ri;
-            sb_result_get_info(r, &ri);
+            CHECK_OK(sb_result_get_info(r, &ri));
             if (ri.seq != (uint64_t)k) {
                 in_order = 0;
             }
@@ -788,7 +788,7 @@ static void test_stream_discard(sb_engine *e) {
         sb_result_info ri;
         memset(&ri, 0, sizeof ri);
         ri.struct_size = sizeof ri;
-        sb_result_get_info(r, &ri);
+        CHECK_OK(sb_result_get_info(r, &ri));
         if (ri.seq != (uint64_t)got) {
             in_order = 0;
         }
@@ -855,7 +855,7 @@ static void test_stream_reject(sb_engine *e) {
         sb_result_info ri;
         memset(&ri, 0, sizeof ri);
         ri.struct_size = sizeof ri;
-        sb_result_get_info(r, &ri);
+        CHECK_OK(sb_result_get_info(r, &ri));
         if (ri.seq != (uint64_t)got ||
             (ri.outcome != SB_OUTCOME_SEGMENTED && ri.outcome != SB_OUTCOME_DISCARDED)) {
             in_order = 0;
@@ -896,7 +896,7 @@ static void test_stream_drop_oldest(sb_engine *e) {
         sb_result_info ri;
         memset(&ri, 0, sizeof ri);
         ri.struct_size = sizeof ri;
-        sb_result_get_info(r, &ri);
+        CHECK_OK(sb_result_get_info(r, &ri));
         if (ri.seq != (uint64_t)got) {
             in_order = 0;
         }
@@ -1211,7 +1211,7 @@ int main(int argc, char **argv) {
     test_statuses();
     test_open_errors(argv[1], argv[2]);
 
-    sb_engine_options_defaults(&o);
+    CHECK_OK(sb_engine_options_defaults(&o));
     o.variant = SB_VARIANT_F32;
     CHECK_OK(sb_engine_open(argv[1], &o, &e));
     CHECK(e != NULL);

@@ -11,10 +11,12 @@
 //! Optimiser moments are not saved (tch does not expose them): a resumed run restarts AdamW's
 //! moments with the saved learning rate, which costs a few hundred steps of warm-up at most.
 
-use crate::model::Architecture;
+use crate::model::{Architecture, ModelError, Network};
+use crate::provenance::Provenance;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use tch::Device;
 use tch::nn::VarStore;
 
 /// Checkpoint errors.
@@ -36,6 +38,15 @@ pub enum CheckpointError {
         /// Cause.
         source: tch::TchError,
     },
+    /// The folder holds no run state (not a run folder).
+    #[error("no state.json in {}", dir.display())]
+    NoState {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// The network the state describes could not be built.
+    #[error(transparent)]
+    Model(#[from] ModelError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
@@ -94,6 +105,10 @@ pub struct RunState {
     pub history: Vec<EpochRecord>,
     /// True once the run finished (all phases done or stopped early).
     pub finished: bool,
+    /// What the weights were made from: every phase's training and validation data, a
+    /// distillation teacher's (runs saved before it was recorded read as unrecorded).
+    #[serde(default = "Provenance::unrecorded")]
+    pub provenance: Provenance,
 }
 
 /// The files of a run folder.
@@ -189,5 +204,57 @@ impl RunDir {
             .open(&p)
             .map_err(io(&p))?;
         writeln!(f, "{value}").map_err(io(&p))
+    }
+}
+
+/// A run's best weights in the network its state describes (modules hold the tensors; the
+/// variable store is returned for parameter counts and saving).
+pub fn load_run(
+    run: &Path,
+    device: Device,
+) -> Result<(VarStore, Network, RunState), CheckpointError> {
+    let dir = RunDir::create(run)?;
+    let state = dir.load_state()?.ok_or_else(|| CheckpointError::NoState {
+        dir: run.to_path_buf(),
+    })?;
+    let mut vs = VarStore::new(device);
+    let net = state.arch.build(&vs.root())?;
+    RunDir::load_weights(&mut vs, &dir.best())?;
+    Ok((vs, net, state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provenance::DataProvenance;
+    use synboost_core::model::spec::ModelSpec;
+
+    #[test]
+    fn run_states_record_provenance_and_old_ones_read_as_unrecorded() {
+        let state = RunState {
+            arch: Architecture::Student(ModelSpec::tiny(10, 8)),
+            config: serde_json::json!({}),
+            phase: 0,
+            epoch: 0,
+            lr: 1e-3,
+            best: None,
+            since_best: 0,
+            history: Vec::new(),
+            finished: false,
+            provenance: Provenance::of([DataProvenance::Phantom]),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::create(dir.path()).unwrap();
+        run.save_state(&state).unwrap();
+        let back = run.load_state().unwrap().unwrap();
+        assert_eq!(back.provenance, state.provenance);
+        let mut old = serde_json::to_value(&state).unwrap();
+        old.as_object_mut().unwrap().remove("provenance");
+        let old: RunState = serde_json::from_value(old).unwrap();
+        assert_eq!(old.provenance, Provenance::unrecorded());
+        let err = load_run(&dir.path().join("empty"), Device::Cpu)
+            .err()
+            .unwrap();
+        assert!(err.to_string().starts_with("no state.json in "), "{err}");
     }
 }

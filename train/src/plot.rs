@@ -22,7 +22,7 @@ use plotters::prelude::*;
 use plotters::style::register_font;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use synboost_core::raster::{GrayImage, Mask};
+use synboost_core::raster::{GrayImage, Mask, nearest_indices};
 use synboost_data::metrics::boundary;
 
 /// Chart width in pixels.
@@ -320,27 +320,10 @@ fn fit_tile(width: usize, height: usize) -> Fit {
     }
 }
 
-/// Source index of each of `n_out` pixels resampled from `n_in` (nearest, centre aligned).
-fn nearest(n_in: usize, n_out: usize) -> Vec<usize> {
-    (0..n_out)
-        .map(|o| {
-            (((o as f64 + 0.5) * n_in as f64 / n_out.max(1) as f64) as usize)
-                .min(n_in.saturating_sub(1))
-        })
-        .collect()
-}
-
-/// `m` resized to `fit` (nearest neighbour).
+/// `m` resized to `fit` (core's nearest neighbour, [`Mask::resized`]).
 fn scale_mask(m: &Mask, fit: Fit) -> Result<Mask, PlotError> {
-    let (xs, ys) = (
-        nearest(m.width(), fit.width),
-        nearest(m.height(), fit.height),
-    );
-    let data = ys
-        .iter()
-        .flat_map(|&y| xs.iter().map(move |&x| u8::from(m.get(x, y))))
-        .collect();
-    Mask::new(fit.width, fit.height, data).map_err(|e| PlotError::Layout(e.to_string()))
+    m.resized(fit.width, fit.height)
+        .map_err(|e| PlotError::Layout(e.to_string()))
 }
 
 /// A 2-pixel outline: the mask's boundary ([`boundary`]) and the boundary of what is left
@@ -387,7 +370,10 @@ fn paint_tile(
         }
     }
     let fit = fit_tile(size.0, size.1);
-    let (xs, ys) = (nearest(size.0, fit.width), nearest(size.1, fit.height));
+    let (xs, ys) = (
+        nearest_indices(size.0, fit.width),
+        nearest_indices(size.1, fit.height),
+    );
     let truth = scale_mask(&p.truth, fit)?;
     let pred = scale_mask(&p.predicted, fit)?;
     let (truth_edge, pred_edge) = (outline(&truth), outline(&pred));
@@ -609,7 +595,7 @@ mod tests {
         assert_eq!(tick_decimals(0.05), 3);
         assert_eq!(shorten("abcdef", 4), "abc…");
         assert_eq!(shorten("abc", 4), "abc");
-        assert_eq!(nearest(4, 8), [0, 0, 1, 1, 2, 2, 3, 3]);
+        assert_eq!(nearest_indices(4, 8), [0, 0, 1, 1, 2, 2, 3, 3]);
         // A 6×6 square's outline is the 2-pixel ring: all but its 2×2 centre.
         let square = rect(10, 10, 2, 2, 8, 8);
         let ring = outline(&square);

@@ -6,6 +6,7 @@ use synboost_core::structure::Structure;
 use synboost_data::SampleSource;
 use synboost_data::seed::SeedDataset;
 use synboost_phantom::source::PhantomSource;
+use synboost_train::progress::Progress;
 use synboost_train::sdm::fit::{PairSet, SdmModel, SdmTrainConfig, read_state, train_sdm};
 use synboost_train::sdm::generate::{GenerateOptions, generate_dataset};
 use synboost_train::sdm::perturb::Perturbation;
@@ -54,7 +55,6 @@ fn tiny_sdm_trains_resumes_and_samples_images_that_follow_the_label_map() {
         checkpoint_every: 100,
         log_every: 25,
         seed: 1,
-        progress: false,
         ..SdmTrainConfig::default()
     };
     let s = train_sdm(&run, &cfg, &pairs, "phantom:16", &tc, Device::Cpu, false).unwrap();
@@ -86,10 +86,34 @@ fn tiny_sdm_trains_resumes_and_samples_images_that_follow_the_label_map() {
         split: "train".into(),
         seed: 3,
         bf16: false,
-        progress: false,
     };
-    let rep = generate_dataset(&model, state.timesteps, &unseen, &out, &opts).unwrap();
+    let mut reports = Vec::new();
+    let rep = generate_dataset(&model, state.timesteps, &unseen, &out, &opts, |p| {
+        reports.push(p)
+    })
+    .unwrap();
     assert_eq!(rep.images, 24);
+    // Progress: the images to write, then how many are written, batch by batch.
+    assert!(
+        matches!(
+            reports.first(),
+            Some(Progress::Start {
+                total: 24,
+                done: 0,
+                ..
+            })
+        ),
+        "{reports:?}"
+    );
+    assert_eq!(reports.last(), Some(&Progress::Finish));
+    let written: Vec<u64> = reports
+        .iter()
+        .filter_map(|p| match p {
+            Progress::Advance { done, .. } => Some(*done),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(written, [8, 16, 24]);
     assert!(rep.sampling_seconds > 0.0);
 
     // The written dataset loads through core's reader, with synthetic patients and metadata.
@@ -127,6 +151,7 @@ fn tiny_sdm_trains_resumes_and_samples_images_that_follow_the_label_map() {
         &unseen,
         &dir.path().join("a"),
         &ddpm,
+        |_| {},
     )
     .unwrap();
     generate_dataset(
@@ -135,6 +160,7 @@ fn tiny_sdm_trains_resumes_and_samples_images_that_follow_the_label_map() {
         &unseen,
         &dir.path().join("b"),
         &ddpm,
+        |_| {},
     )
     .unwrap();
     assert_eq!(a.images, 2);

@@ -11,6 +11,7 @@ use synboost_train::checkpoint::RunDir;
 use synboost_train::data::PromptMode;
 use synboost_train::eval::{EvalConfig, evaluate};
 use synboost_train::model::{Architecture, Network};
+use synboost_train::provenance::{DataProvenance, Provenance};
 use synboost_train::teacher::{TeacherConfig, TeacherKind, TeacherSize};
 use synboost_train::trainer::{Distillation, Phase, PhaseConfig, TrainConfig, train};
 use tch::Device;
@@ -33,6 +34,7 @@ fn phases(epochs: usize, lr: f64) -> Vec<Phase> {
         data: "phantom:24".into(),
         train,
         val,
+        provenance: Provenance::of([DataProvenance::Phantom]),
         config: PhaseConfig {
             epochs,
             lr,
@@ -52,7 +54,6 @@ fn config() -> TrainConfig {
         time_limit: None,
         device: Device::Cpu,
         workers: 1,
-        progress: false,
         augment: false,
     }
 }
@@ -144,6 +145,7 @@ fn tiny_teachers_learn_and_a_student_distils_from_one() {
         teacher,
         temperature: 2.0,
         weight: 0.5,
+        provenance: Provenance::of([DataProvenance::Phantom]),
     };
     let (_, _, before, after) = fit(&Architecture::Student(spec), 8, 3e-3, Some(&d));
     assert!(

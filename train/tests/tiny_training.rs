@@ -15,6 +15,7 @@ use synboost_train::checkpoint::RunDir;
 use synboost_train::data::PromptMode;
 use synboost_train::eval::{Backend, EvalConfig, evaluate, evaluate_with};
 use synboost_train::model::Network;
+use synboost_train::provenance::{DataProvenance, Provenance};
 use synboost_train::student::Student;
 use synboost_train::trainer::{Phase, PhaseConfig, TrainConfig, train};
 use tch::Device;
@@ -39,6 +40,7 @@ fn tiny_phantom_training_learns_and_exports() {
         data: "phantom:24".into(),
         train: train_src,
         val: Arc::clone(&val_src),
+        provenance: Provenance::of([DataProvenance::Phantom]),
         config: PhaseConfig {
             epochs: 16,
             lr: 3e-3,
@@ -55,7 +57,6 @@ fn tiny_phantom_training_learns_and_exports() {
         time_limit: None,
         device: Device::Cpu,
         workers: 1,
-        progress: false,
         augment: false,
     };
     let dir = tempfile::tempdir().unwrap();

@@ -1,4 +1,4 @@
-//! Helpers shared by the C ABI tests (`bad_input.rs`, `hostile_host.rs`): the default
+//! Helpers shared by the C ABI tests (`bad_input/`, `hostile_host.rs`): the default
 //! engine, frames, results and streams that clean up after themselves, error checks and a
 //! deadlock watchdog.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -6,23 +6,22 @@
 //! [`AbiError::Call`] with the status and the text of `sb_last_error()`, read on the calling
 //! thread right after the call (the message is thread-local).
 //!
-//! Only the C types and constants come from the `synboost` crate; no Rust function of it is
-//! called, so this is exactly what a C host does.
+//! Everything C here comes from [`sys`], generated from `include/synboost.h` by bindgen:
+//! the structs, the constants and the dlopen table, so this driver uses the kept header exactly
+//! as a C host does, and the simulator links no part of the library's Rust crate.
 
+pub mod sys;
+
+use self::sys::{
+    SB_ABI_VERSION, SB_END, SB_LOG_DEBUG, SB_LOG_ERROR, SB_LOG_INFO, SB_LOG_OFF, SB_LOG_TRACE,
+    SB_LOG_WARN, SB_NO_TIMESTAMP, SB_NONE, SB_OK, SB_PIXEL_GRAY8, SB_TIMEOUT, Synboost, sb_cycle,
+    sb_engine, sb_engine_info, sb_engine_options, sb_frame, sb_log_level, sb_measurements, sb_meta,
+    sb_result, sb_result_info, sb_status, sb_stop_mode, sb_stream, sb_stream_config,
+    sb_stream_stats, sb_structure_result,
+};
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use synboost::SB_ABI_VERSION;
-use synboost::engine::{sb_engine, sb_engine_info, sb_engine_options};
-use synboost::log::{
-    SB_LOG_DEBUG, SB_LOG_ERROR, SB_LOG_INFO, SB_LOG_OFF, SB_LOG_TRACE, SB_LOG_WARN,
-    sb_log_callback, sb_log_level,
-};
-use synboost::measure::{sb_cycle, sb_measurements};
-use synboost::result::{sb_result, sb_result_info, sb_structure_result};
-use synboost::status::{SB_END, SB_NONE, SB_OK, SB_TIMEOUT, sb_status};
-use synboost::stream::{sb_stop_mode, sb_stream, sb_stream_config, sb_stream_stats};
-use synboost::types::{SB_NO_TIMESTAMP, SB_PIXEL_GRAY8, sb_frame, sb_meta};
 
 /// Errors loading or calling the library.
 #[derive(Debug, thiserror::Error)]
@@ -35,14 +34,14 @@ pub enum AbiError {
         /// The loader's message.
         message: String,
     },
-    /// An entry point is missing from the library.
-    #[error("{path} has no symbol {symbol} ({message}): is it a libsynboost.so of this version?")]
+    /// An entry point of the header is missing from the library.
+    #[error(
+        "{path} lacks an entry point of include/synboost.h ({message}): is it a libsynboost.so of this version?"
+    )]
     Symbol {
         /// The library file.
         path: PathBuf,
-        /// The missing symbol.
-        symbol: String,
-        /// The loader's message.
+        /// The loader's message (it names the symbol).
         message: String,
     },
     /// The library implements another C ABI version.
@@ -84,87 +83,21 @@ impl AbiError {
 
 type Result<T> = std::result::Result<T, AbiError>;
 
-// The entry points' types, checked against the `synboost` crate's definitions in the tests.
-type FnVersion = unsafe extern "C" fn() -> *const c_char;
-type FnAbiVersion = unsafe extern "C" fn() -> u32;
-type FnLastError = unsafe extern "C" fn() -> *const c_char;
-type FnStatusString = unsafe extern "C" fn(sb_status) -> *const c_char;
-type FnSetLogCallback =
-    unsafe extern "C" fn(sb_log_callback, sb_log_level, *mut c_void) -> sb_status;
-type FnEngineOptionsDefaults = unsafe extern "C" fn(*mut sb_engine_options) -> sb_status;
-type FnEngineOpen =
-    unsafe extern "C" fn(*const c_char, *const sb_engine_options, *mut *mut sb_engine) -> sb_status;
-type FnEngineClose = unsafe extern "C" fn(*mut *mut sb_engine) -> sb_status;
-type FnEngineGetInfo = unsafe extern "C" fn(*const sb_engine, *mut sb_engine_info) -> sb_status;
-type FnStreamConfigDefaults = unsafe extern "C" fn(*mut sb_stream_config) -> sb_status;
-type FnStreamStart = unsafe extern "C" fn(
-    *const sb_engine,
-    *const sb_stream_config,
-    *mut *mut sb_stream,
-) -> sb_status;
-type FnStreamPush =
-    unsafe extern "C" fn(*mut sb_stream, *const sb_frame, *const sb_meta, *mut u64) -> sb_status;
-type FnStreamPoll = unsafe extern "C" fn(*mut sb_stream, i32, *mut *mut sb_result) -> sb_status;
-type FnStreamGetStats = unsafe extern "C" fn(*const sb_stream, *mut sb_stream_stats) -> sb_status;
-type FnStreamStop = unsafe extern "C" fn(*mut sb_stream, sb_stop_mode) -> sb_status;
-type FnStreamClose = unsafe extern "C" fn(*mut *mut sb_stream) -> sb_status;
-type FnResultGetInfo = unsafe extern "C" fn(*const sb_result, *mut sb_result_info) -> sb_status;
-type FnResultGetStructure =
-    unsafe extern "C" fn(*const sb_result, u32, *mut sb_structure_result) -> sb_status;
-type FnResultFree = unsafe extern "C" fn(*mut *mut sb_result) -> sb_status;
-type FnResultGetMeasurements =
-    unsafe extern "C" fn(*const sb_result, *mut sb_measurements) -> sb_status;
-type FnResultGetCycle = unsafe extern "C" fn(*const sb_result, *mut sb_cycle) -> sb_status;
-
 /// The loaded library and its entry points.
 pub struct Api {
     path: PathBuf,
-    version: FnVersion,
-    abi_version: FnAbiVersion,
-    last_error: FnLastError,
-    status_string: FnStatusString,
-    set_log_callback: FnSetLogCallback,
-    engine_options_defaults: FnEngineOptionsDefaults,
-    engine_open: FnEngineOpen,
-    engine_close: FnEngineClose,
-    engine_get_info: FnEngineGetInfo,
-    stream_config_defaults: FnStreamConfigDefaults,
-    stream_start: FnStreamStart,
-    stream_push: FnStreamPush,
-    stream_poll: FnStreamPoll,
-    stream_get_stats: FnStreamGetStats,
-    stream_stop: FnStreamStop,
-    stream_close: FnStreamClose,
-    result_get_info: FnResultGetInfo,
-    result_get_structure: FnResultGetStructure,
-    result_free: FnResultFree,
-    result_get_measurements: FnResultGetMeasurements,
-    result_get_cycle: FnResultGetCycle,
-    // The function pointers above are valid while the library stays loaded. It is never
-    // unloaded: threads the library started (tract's pools wind down asynchronously) and its
-    // thread-local destructors may outlive every handle, and unloading a Rust cdylib under them
-    // is unsound. Loaded once per run, the cost is one mapping for the process's life.
-    _lib: std::mem::ManuallyDrop<libloading::Library>,
+    // Every entry point, resolved at load (bindgen's table from the header). The function
+    // pointers are valid while the library stays loaded, and it is never unloaded: threads the
+    // library started (tract's pools wind down asynchronously) and its thread-local destructors
+    // may outlive every handle, and unloading a Rust cdylib under them is unsound. Loaded once
+    // per run, the cost is one mapping for the process's life.
+    lib: std::mem::ManuallyDrop<Synboost>,
 }
 
 impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Api").field("path", &self.path).finish()
     }
-}
-
-/// Resolve `name` in `lib` as a function pointer of type `T`.
-///
-/// # Safety
-/// `T` must be the symbol's true type.
-unsafe fn sym<T: Copy>(lib: &libloading::Library, path: &Path, name: &str) -> Result<T> {
-    // SAFETY: forwarded: the caller names the right type for the symbol.
-    let s = unsafe { lib.get::<T>(name.as_bytes()) }.map_err(|e| AbiError::Symbol {
-        path: path.to_path_buf(),
-        symbol: name.to_string(),
-        message: e.to_string(),
-    })?;
-    Ok(*s)
 }
 
 /// A C string the library owns, as an owned Rust string ("" for NULL).
@@ -208,37 +141,18 @@ impl Api {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        // SAFETY (every `sym` below): the types are those of the `synboost` crate's
-        // `extern "C"` definitions, which generate include/synboost.h.
-        let api = unsafe {
-            Api {
-                path: path.to_path_buf(),
-                version: sym(&lib, path, "sb_version")?,
-                abi_version: sym(&lib, path, "sb_abi_version")?,
-                last_error: sym(&lib, path, "sb_last_error")?,
-                status_string: sym(&lib, path, "sb_status_string")?,
-                set_log_callback: sym(&lib, path, "sb_set_log_callback")?,
-                engine_options_defaults: sym(&lib, path, "sb_engine_options_defaults")?,
-                engine_open: sym(&lib, path, "sb_engine_open")?,
-                engine_close: sym(&lib, path, "sb_engine_close")?,
-                engine_get_info: sym(&lib, path, "sb_engine_get_info")?,
-                stream_config_defaults: sym(&lib, path, "sb_stream_config_defaults")?,
-                stream_start: sym(&lib, path, "sb_stream_start")?,
-                stream_push: sym(&lib, path, "sb_stream_push")?,
-                stream_poll: sym(&lib, path, "sb_stream_poll")?,
-                stream_get_stats: sym(&lib, path, "sb_stream_get_stats")?,
-                stream_stop: sym(&lib, path, "sb_stream_stop")?,
-                stream_close: sym(&lib, path, "sb_stream_close")?,
-                result_get_info: sym(&lib, path, "sb_result_get_info")?,
-                result_get_structure: sym(&lib, path, "sb_result_get_structure")?,
-                result_free: sym(&lib, path, "sb_result_free")?,
-                result_get_measurements: sym(&lib, path, "sb_result_get_measurements")?,
-                result_get_cycle: sym(&lib, path, "sb_result_get_cycle")?,
-                _lib: std::mem::ManuallyDrop::new(lib),
-            }
+        // SAFETY: the table's types are the header's declarations, which the library's own
+        // definitions generate (ffi/tests/header.rs keeps them equal).
+        let lib = unsafe { Synboost::from_library(lib) }.map_err(|e| AbiError::Symbol {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let api = Api {
+            path: path.to_path_buf(),
+            lib: std::mem::ManuallyDrop::new(lib),
         };
         // SAFETY: no arguments; returns a value.
-        let found = unsafe { (api.abi_version)() };
+        let found = unsafe { (api.lib.sb_abi_version)() };
         if found != SB_ABI_VERSION {
             return Err(AbiError::AbiVersion {
                 path: path.to_path_buf(),
@@ -257,13 +171,13 @@ impl Api {
     /// `sb_version()`.
     pub fn version(&self) -> String {
         // SAFETY: returns a static NUL-terminated string.
-        unsafe { owned((self.version)()) }
+        unsafe { owned((self.lib.sb_version)()) }
     }
 
     /// `sb_abi_version()`.
     pub fn abi_version(&self) -> u32 {
         // SAFETY: no arguments.
-        unsafe { (self.abi_version)() }
+        unsafe { (self.lib.sb_abi_version)() }
     }
 
     /// Route the library's log records up to `max` into this program's `log` logger.
@@ -277,7 +191,9 @@ impl Api {
             log::LevelFilter::Trace => SB_LOG_TRACE,
         };
         // SAFETY: `log_to_rust` may be called from any thread and ignores its user data.
-        let s = unsafe { (self.set_log_callback)(Some(log_to_rust), level, std::ptr::null_mut()) };
+        let s = unsafe {
+            (self.lib.sb_set_log_callback)(Some(log_to_rust), level, std::ptr::null_mut())
+        };
         self.check("sb_set_log_callback", s)
     }
 
@@ -290,8 +206,8 @@ impl Api {
         // SAFETY: both return static or thread-local NUL-terminated strings, never NULL.
         let (message, status_text) = unsafe {
             (
-                owned((self.last_error)()),
-                owned((self.status_string)(status)),
+                owned((self.lib.sb_last_error)()),
+                owned((self.lib.sb_status_string)(status)),
             )
         };
         Err(AbiError::Call {
@@ -306,7 +222,7 @@ impl Api {
     pub fn engine_options(&self) -> Result<sb_engine_options> {
         let mut o = std::mem::MaybeUninit::<sb_engine_options>::uninit();
         // SAFETY: a writable struct; the call writes all of it on success.
-        let s = unsafe { (self.engine_options_defaults)(o.as_mut_ptr()) };
+        let s = unsafe { (self.lib.sb_engine_options_defaults)(o.as_mut_ptr()) };
         self.check("sb_engine_options_defaults", s)?;
         // SAFETY: initialised by the successful call.
         Ok(unsafe { o.assume_init() })
@@ -316,7 +232,7 @@ impl Api {
     pub fn stream_config(&self) -> Result<sb_stream_config> {
         let mut c = std::mem::MaybeUninit::<sb_stream_config>::uninit();
         // SAFETY: a writable struct; the call writes all of it on success.
-        let s = unsafe { (self.stream_config_defaults)(c.as_mut_ptr()) };
+        let s = unsafe { (self.lib.sb_stream_config_defaults)(c.as_mut_ptr()) };
         self.check("sb_stream_config_defaults", s)?;
         // SAFETY: initialised by the successful call.
         Ok(unsafe { c.assume_init() })
@@ -365,7 +281,7 @@ impl Engine {
         let opts = options.map_or(std::ptr::null(), |o| o as *const sb_engine_options);
         let mut raw = std::ptr::null_mut();
         // SAFETY: a NUL-terminated path, NULL or a valid options struct, a writable out.
-        let s = unsafe { (api.engine_open)(path.as_ptr(), opts, &mut raw) };
+        let s = unsafe { (api.lib.sb_engine_open)(path.as_ptr(), opts, &mut raw) };
         api.check("sb_engine_open", s)?;
         Ok(Self {
             api: Arc::clone(api),
@@ -386,7 +302,7 @@ impl Engine {
             licence: std::ptr::null(),
         };
         // SAFETY: a live engine and a sized, writable struct.
-        let s = unsafe { (self.api.engine_get_info)(self.raw, &mut i) };
+        let s = unsafe { (self.api.lib.sb_engine_get_info)(self.raw, &mut i) };
         self.api.check("sb_engine_get_info", s)?;
         // SAFETY: the strings are owned by the live engine.
         let (name, version, licence) =
@@ -406,7 +322,7 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         // SAFETY: our handle, closed once (the call sets it to NULL).
-        let s = unsafe { (self.api.engine_close)(&mut self.raw) };
+        let s = unsafe { (self.api.lib.sb_engine_close)(&mut self.raw) };
         if let Err(e) = self.api.check("sb_engine_close", s) {
             log::warn!("{e}");
         }
@@ -481,7 +397,7 @@ impl Stream {
     pub fn start(engine: &Engine, config: &sb_stream_config) -> Result<Self> {
         let mut raw = std::ptr::null_mut();
         // SAFETY: a live engine, a valid config, a writable out.
-        let s = unsafe { (engine.api.stream_start)(engine.raw, config, &mut raw) };
+        let s = unsafe { (engine.api.lib.sb_stream_start)(engine.raw, config, &mut raw) };
         engine.api.check("sb_stream_start", s)?;
         Ok(Self {
             api: Arc::clone(&engine.api),
@@ -514,7 +430,7 @@ impl Stream {
         let mut seq = 0u64;
         // SAFETY: a live stream; the frame's data is `pixels`, readable for the call (the
         // library copies it); a valid meta; a writable seq.
-        let s = unsafe { (self.api.stream_push)(self.raw, &frame, meta, &mut seq) };
+        let s = unsafe { (self.api.lib.sb_stream_push)(self.raw, &frame, meta, &mut seq) };
         self.api.check("sb_stream_push", s)?;
         Ok(seq)
     }
@@ -543,7 +459,7 @@ impl Stream {
         let mut seq = 0u64;
         // SAFETY: a live stream; `data_size` ≤ `pixels.len()` readable bytes at `data`; NULL
         // or a valid meta; a writable seq.
-        let s = unsafe { (self.api.stream_push)(self.raw, &frame, meta, &mut seq) };
+        let s = unsafe { (self.api.lib.sb_stream_push)(self.raw, &frame, meta, &mut seq) };
         self.api.check("sb_stream_push", s)?;
         Ok(seq)
     }
@@ -552,7 +468,7 @@ impl Stream {
     pub fn poll(&self, timeout_ms: i32) -> Result<Poll> {
         let mut raw = std::ptr::null_mut();
         // SAFETY: a live stream and a writable out.
-        let s = unsafe { (self.api.stream_poll)(self.raw, timeout_ms, &mut raw) };
+        let s = unsafe { (self.api.lib.sb_stream_poll)(self.raw, timeout_ms, &mut raw) };
         self.api.check("sb_stream_poll", s)?;
         Ok(match s {
             SB_TIMEOUT => Poll::Timeout,
@@ -572,7 +488,7 @@ impl Stream {
             ..sb_stream_stats::default()
         };
         // SAFETY: a live stream and a sized, writable struct.
-        let s = unsafe { (self.api.stream_get_stats)(self.raw, &mut st) };
+        let s = unsafe { (self.api.lib.sb_stream_get_stats)(self.raw, &mut st) };
         self.api.check("sb_stream_get_stats", s)?;
         Ok(st)
     }
@@ -580,7 +496,7 @@ impl Stream {
     /// `sb_stream_stop` (`SB_STOP_DRAIN` or `SB_STOP_DISCARD`); waits for the workers.
     pub fn stop(&self, mode: sb_stop_mode) -> Result<()> {
         // SAFETY: a live stream.
-        let s = unsafe { (self.api.stream_stop)(self.raw, mode) };
+        let s = unsafe { (self.api.lib.sb_stream_stop)(self.raw, mode) };
         self.api.check("sb_stream_stop", s)
     }
 }
@@ -588,7 +504,7 @@ impl Stream {
 impl Drop for Stream {
     fn drop(&mut self) {
         // SAFETY: our handle, closed once, no other call in progress (we have `&mut self`).
-        let s = unsafe { (self.api.stream_close)(&mut self.raw) };
+        let s = unsafe { (self.api.lib.sb_stream_close)(&mut self.raw) };
         if let Err(e) = self.api.check("sb_stream_close", s) {
             log::warn!("{e}");
         }
@@ -641,7 +557,7 @@ impl FrameResult {
             error: std::ptr::null(),
         };
         // SAFETY: a live result and a sized, writable struct.
-        let s = unsafe { (self.api.result_get_info)(self.raw, &mut i) };
+        let s = unsafe { (self.api.lib.sb_result_get_info)(self.raw, &mut i) };
         self.api.check("sb_result_get_info", s)?;
         Ok(i)
     }
@@ -669,7 +585,7 @@ impl FrameResult {
             max_probability: 0.0,
         };
         // SAFETY: a live result and a sized, writable struct.
-        let s = unsafe { (self.api.result_get_structure)(self.raw, index, &mut o) };
+        let s = unsafe { (self.api.lib.sb_result_get_structure)(self.raw, index, &mut o) };
         self.api.check("sb_result_get_structure", s)?;
         let (width, height) = (o.mask_width as usize, o.mask_height as usize);
         let n = width.saturating_mul(height);
@@ -699,7 +615,7 @@ impl FrameResult {
         let mut m: sb_measurements = unsafe { std::mem::zeroed() };
         m.struct_size = std::mem::size_of::<sb_measurements>() as u32;
         // SAFETY: a live result and a sized, writable struct.
-        let s = unsafe { (self.api.result_get_measurements)(self.raw, &mut m) };
+        let s = unsafe { (self.api.lib.sb_result_get_measurements)(self.raw, &mut m) };
         if s == SB_NONE {
             return Ok(None);
         }
@@ -713,7 +629,7 @@ impl FrameResult {
         let mut c: sb_cycle = unsafe { std::mem::zeroed() };
         c.struct_size = std::mem::size_of::<sb_cycle>() as u32;
         // SAFETY: a live result and a sized, writable struct.
-        let s = unsafe { (self.api.result_get_cycle)(self.raw, &mut c) };
+        let s = unsafe { (self.api.lib.sb_result_get_cycle)(self.raw, &mut c) };
         if s == SB_NONE {
             return Ok(None);
         }
@@ -725,7 +641,7 @@ impl FrameResult {
 impl Drop for FrameResult {
     fn drop(&mut self) {
         // SAFETY: our result, freed once (the call sets it to NULL).
-        let s = unsafe { (self.api.result_free)(&mut self.raw) };
+        let s = unsafe { (self.api.lib.sb_result_free)(&mut self.raw) };
         if let Err(e) = self.api.check("sb_result_free", s) {
             log::warn!("{e}");
         }
@@ -736,29 +652,21 @@ impl Drop for FrameResult {
 mod tests {
     use super::*;
 
-    /// The function pointer types match the library's definitions (a compile error otherwise).
+    /// A library without the header's entry points is refused at load, naming what is missing.
     #[test]
-    fn entry_point_types_match_the_c_abi() {
-        let _: FnVersion = synboost::sb_version;
-        let _: FnAbiVersion = synboost::sb_abi_version;
-        let _: FnLastError = synboost::status::sb_last_error;
-        let _: FnStatusString = synboost::status::sb_status_string;
-        let _: FnSetLogCallback = synboost::log::sb_set_log_callback;
-        let _: FnEngineOptionsDefaults = synboost::engine::sb_engine_options_defaults;
-        let _: FnEngineOpen = synboost::engine::sb_engine_open;
-        let _: FnEngineClose = synboost::engine::sb_engine_close;
-        let _: FnEngineGetInfo = synboost::engine::sb_engine_get_info;
-        let _: FnStreamConfigDefaults = synboost::stream::sb_stream_config_defaults;
-        let _: FnStreamStart = synboost::stream::sb_stream_start;
-        let _: FnStreamPush = synboost::stream::sb_stream_push;
-        let _: FnStreamPoll = synboost::stream::sb_stream_poll;
-        let _: FnStreamGetStats = synboost::stream::sb_stream_get_stats;
-        let _: FnStreamStop = synboost::stream::sb_stream_stop;
-        let _: FnStreamClose = synboost::stream::sb_stream_close;
-        let _: FnResultGetInfo = synboost::result::sb_result_get_info;
-        let _: FnResultGetStructure = synboost::result::sb_result_get_structure;
-        let _: FnResultFree = synboost::result::sb_result_free;
-        let _: FnResultGetMeasurements = synboost::measure::sb_result_get_measurements;
-        let _: FnResultGetCycle = synboost::measure::sb_result_get_cycle;
+    fn a_library_without_the_entry_points_is_refused() {
+        // libc is loaded in every process and has no `sb_*` symbols.
+        let err = Api::load(Path::new("libc.so.6")).expect_err("libc is not libsynboost");
+        match &err {
+            AbiError::Symbol { message, .. } => assert!(message.contains("sb_"), "{err}"),
+            other => panic!("expected a missing symbol, got {other}"),
+        }
+    }
+
+    /// A file that is not a library fails to load with the loader's message.
+    #[test]
+    fn a_missing_library_is_a_load_error() {
+        let err = Api::load(Path::new("/nonexistent/libsynboost.so")).expect_err("no such file");
+        assert!(matches!(err, AbiError::Load { .. }), "{err}");
     }
 }

@@ -39,6 +39,13 @@ pub fn scale_factor(width: usize, height: usize, max_side: usize) -> usize {
 }
 
 /// Downscale a mask by an integer factor (nearest: the centre pixel of each block).
+///
+/// Not `synboost_core::raster::resize_nearest`: that rule maps output `o` to source
+/// `⌊(o + ½) · n_in / n_out⌋` over the whole side, while this one takes the centre of the
+/// `f × f` block at `o · f` and drops the remainder rows and columns, exactly as
+/// [`downscale_gray`] averages those blocks. The two agree when `f` divides the side; when it
+/// does not (a cropped DICOM region, say) core's rule spreads the remainder over the image and
+/// the outlines would drift by up to a pixel from the grey picture they are drawn on.
 pub fn downscale_mask(
     mask: &[u8],
     (width, height): (usize, usize),

@@ -4,14 +4,14 @@
 //! picture of the LV area curve with the detected and true landmarks.
 
 use super::source::{PhantomTruth, Source};
-use serde::Serialize;
-use std::collections::BTreeMap;
-use std::path::Path;
-use synboost::measure::{
+use crate::live::abi::sys::{
     SB_FLAG_INCONSISTENT, SB_FLAG_LOW_CONFIDENCE, SB_FLAG_NO_LV, SB_FLAG_UNCALIBRATED,
     SB_PHASE_SOURCE_INFERRED, SB_UNITS_MM, sb_cycle, sb_measurements,
 };
-use synboost::types::{SB_PHASE_ED, SB_PHASE_ES, SB_VIEW_2CH, SB_VIEW_4CH};
+use crate::live::abi::sys::{SB_PHASE_ED, SB_PHASE_ES, SB_VIEW_2CH, SB_VIEW_4CH};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
 use synboost_core::meta::Phase;
 use synboost_data::metrics::Summary;
 
@@ -175,40 +175,88 @@ fn frame_error(
 }
 
 /// The report section from what the consumer collected. `pushed` lists every pushed frame as
-/// `(seq, source frame, time s)`, for the true landmarks.
+/// `(seq, source frame, time s)`, for the true landmarks. Also writes `lv-area.csv` and
+/// `lv-area.png` into `out` (a failure there is a warning).
 pub fn summarise(
     src: &Source,
     log: &ClinicalLog,
     pushed: &[(u64, usize, f64)],
     out: &Path,
 ) -> Clinical {
-    let mut flagged = BTreeMap::new();
-    for (bit, name) in [
+    let per_view = view_count(log) as f64;
+    let cycles = cycle_rows(src, log, pushed, per_view);
+    let reliable: Vec<&CycleRow> = cycles.iter().filter(|c| c.reliable).collect();
+    let efs = Efs::of(&cycles, &reliable);
+    let inferred: Vec<&FrameRow> = log
+        .frames
+        .iter()
+        .filter(|f| f.m.phase_source == SB_PHASE_SOURCE_INFERRED)
+        .collect();
+    let scored = Scored {
+        src,
+        pushed,
+        cycles: &cycles,
+        reliable: &reliable,
+        inferred: &inferred,
+        per_view,
+    };
+    let truth = src
+        .truth
+        .filter(|_| !reliable.is_empty())
+        .map(|t| scored.truth_check(t, &efs));
+    let plot = write_outputs(src, log, pushed, out);
+    Clinical {
+        frames: log.frames.len(),
+        flagged: flagged(log),
+        confidence: Summary::of(log.frames.iter().map(|f| Some(f.m.confidence))),
+        temporal_iou: Summary::of(log.frames.iter().map(|f| pos(f.m.temporal_iou))),
+        inferred_phase_frames: inferred.len(),
+        cycles,
+        ef_percent: efs.ef,
+        simpson_ef_percent: efs.simpson,
+        biplane_ef_percent: efs.biplane,
+        heart_rate_bpm: efs.heart_rate,
+        truth,
+        plot,
+    }
+}
+
+/// Frames with each quality flag.
+fn flagged(log: &ClinicalLog) -> BTreeMap<String, usize> {
+    [
         (SB_FLAG_LOW_CONFIDENCE, "low_confidence"),
         (SB_FLAG_INCONSISTENT, "inconsistent"),
         (SB_FLAG_NO_LV, "no_lv"),
         (SB_FLAG_UNCALIBRATED, "uncalibrated"),
-    ] {
-        flagged.insert(
-            name.to_string(),
-            log.frames.iter().filter(|f| f.m.flags & bit != 0).count(),
-        );
-    }
-    let per_view = view_count(log) as f64;
-    let has_truth = src.truth.is_some();
-    let cycles: Vec<CycleRow> = log
-        .cycles
+    ]
+    .into_iter()
+    .map(|(bit, name)| {
+        let n = log.frames.iter().filter(|f| f.m.flags & bit != 0).count();
+        (name.to_string(), n)
+    })
+    .collect()
+}
+
+/// The report's row of each completed cycle, with its landmark errors against a phantom's
+/// truth (`per_view`: views streamed).
+fn cycle_rows(
+    src: &Source,
+    log: &ClinicalLog,
+    pushed: &[(u64, usize, f64)],
+    per_view: f64,
+) -> Vec<CycleRow> {
+    log.cycles
         .iter()
         .map(|c| {
             let (ed_err, es_err) = match src.truth {
-                Some(t) if has_truth => {
+                Some(t) => {
                     let fpc = t.frames_per_cycle / per_view;
                     (
                         frame_error(src, pushed, c.ed_seq, 0.0, fpc),
                         frame_error(src, pushed, c.es_seq, t.es_phase, fpc),
                     )
                 }
-                _ => (None, None),
+                None => (None, None),
             };
             CycleRow {
                 view: view_name(c.view).into(),
@@ -230,21 +278,47 @@ pub fn summarise(
                 es_frame_error: es_err,
             }
         })
-        .collect();
-    let reliable: Vec<&CycleRow> = cycles.iter().filter(|c| c.reliable).collect();
-    let ef = Summary::of(reliable.iter().map(|c| Some(c.ef_percent)));
-    let simpson = Summary::of(reliable.iter().map(|c| Some(c.simpson_ef_percent)));
-    let biplane = reliable
-        .iter()
-        .any(|c| c.biplane_ef_percent.is_some())
-        .then(|| Summary::of(reliable.iter().map(|c| c.biplane_ef_percent)));
-    let hr = Summary::of(cycles.iter().map(|c| c.heart_rate_bpm));
-    let inferred: Vec<&FrameRow> = log
-        .frames
-        .iter()
-        .filter(|f| f.m.phase_source == SB_PHASE_SOURCE_INFERRED)
-        .collect();
-    let truth = src.truth.filter(|_| !reliable.is_empty()).map(|t| {
+        .collect()
+}
+
+/// Ejection fractions over the reliable cycles, and the heart rate over every cycle.
+struct Efs {
+    ef: Summary,
+    simpson: Summary,
+    biplane: Option<Summary>,
+    heart_rate: Summary,
+}
+
+impl Efs {
+    fn of(cycles: &[CycleRow], reliable: &[&CycleRow]) -> Self {
+        Self {
+            ef: Summary::of(reliable.iter().map(|c| Some(c.ef_percent))),
+            simpson: Summary::of(reliable.iter().map(|c| Some(c.simpson_ef_percent))),
+            biplane: reliable
+                .iter()
+                .any(|c| c.biplane_ef_percent.is_some())
+                .then(|| Summary::of(reliable.iter().map(|c| c.biplane_ef_percent))),
+            heart_rate: Summary::of(cycles.iter().map(|c| c.heart_rate_bpm)),
+        }
+    }
+}
+
+/// What is scored against a phantom's truth.
+struct Scored<'a> {
+    src: &'a Source,
+    pushed: &'a [(u64, usize, f64)],
+    cycles: &'a [CycleRow],
+    reliable: &'a [&'a CycleRow],
+    /// Frames whose phase the library inferred.
+    inferred: &'a [&'a FrameRow],
+    /// Views streamed.
+    per_view: f64,
+}
+
+impl Scored<'_> {
+    /// The phantom's truth `t` against the cycles and the inferred phases.
+    fn truth_check(&self, t: PhantomTruth, efs: &Efs) -> TruthCheck {
+        let cycles = self.cycles;
         let within = |f: fn(&CycleRow) -> Option<f64>| {
             let e: Vec<f64> = cycles.iter().filter_map(f).collect();
             e.iter().filter(|x| x.abs() <= 1.5).count() as f64 / e.len().max(1) as f64
@@ -256,8 +330,34 @@ pub fn summarise(
                 .map(f64::abs)
                 .fold(0.0, f64::max)
         };
-        let fpc = t.frames_per_cycle / per_view;
-        let phase_ok = inferred
+        TruthCheck {
+            truth: t,
+            cycles: self.reliable.len(),
+            ef_mean: efs.ef.mean,
+            ef_error: efs.ef.mean - t.ef_percent,
+            ef_abs_error_max: self
+                .reliable
+                .iter()
+                .map(|c| (c.ef_percent - t.ef_percent).abs())
+                .fold(0.0, f64::max),
+            simpson_ef_error: efs.simpson.mean - t.ef_percent,
+            biplane_ef_error: efs.biplane.as_ref().map(|b| b.mean - t.ef_percent),
+            heart_rate_error: (efs.heart_rate.n > 0)
+                .then_some(efs.heart_rate.mean - t.heart_rate_bpm),
+            ed_frame_error_max: max_abs(|c| c.ed_frame_error),
+            es_frame_error_max: max_abs(|c| c.es_frame_error),
+            ed_within_one_frame: within(|c| c.ed_frame_error),
+            es_within_one_frame: within(|c| c.es_frame_error),
+            inferred_phase_within_one_frame: (!self.inferred.is_empty())
+                .then(|| self.inferred_phases_ok(t) as f64 / self.inferred.len() as f64),
+        }
+    }
+
+    /// Of the frames the library inferred to be ED or ES, those within one frame of that true
+    /// instant.
+    fn inferred_phases_ok(&self, t: PhantomTruth) -> usize {
+        let fpc = t.frames_per_cycle / self.per_view;
+        self.inferred
             .iter()
             .filter(|f| {
                 let target = match f.m.phase {
@@ -265,54 +365,31 @@ pub fn summarise(
                     SB_PHASE_ES => t.es_phase,
                     _ => return false,
                 };
-                frame_error(src, pushed, f.seq, target, fpc).is_some_and(|e| e.abs() <= 1.5)
+                frame_error(self.src, self.pushed, f.seq, target, fpc)
+                    .is_some_and(|e| e.abs() <= 1.5)
             })
-            .count();
-        TruthCheck {
-            truth: t,
-            cycles: reliable.len(),
-            ef_mean: ef.mean,
-            ef_error: ef.mean - t.ef_percent,
-            ef_abs_error_max: reliable
-                .iter()
-                .map(|c| (c.ef_percent - t.ef_percent).abs())
-                .fold(0.0, f64::max),
-            simpson_ef_error: simpson.mean - t.ef_percent,
-            biplane_ef_error: biplane.as_ref().map(|b| b.mean - t.ef_percent),
-            heart_rate_error: (hr.n > 0).then_some(hr.mean - t.heart_rate_bpm),
-            ed_frame_error_max: max_abs(|c| c.ed_frame_error),
-            es_frame_error_max: max_abs(|c| c.es_frame_error),
-            ed_within_one_frame: within(|c| c.ed_frame_error),
-            es_within_one_frame: within(|c| c.es_frame_error),
-            inferred_phase_within_one_frame: (!inferred.is_empty())
-                .then(|| phase_ok as f64 / inferred.len() as f64),
-        }
-    });
+            .count()
+    }
+}
+
+/// Write `lv-area.csv` and `lv-area.png` into `out`; the chart's path when it was drawn.
+fn write_outputs(
+    src: &Source,
+    log: &ClinicalLog,
+    pushed: &[(u64, usize, f64)],
+    out: &Path,
+) -> Option<String> {
     let csv_path = out.join("lv-area.csv");
     if let Err(e) = write_csv(src, log, &csv_path) {
         log::warn!("{}: {e}", csv_path.display());
     }
     let plot_path = out.join("lv-area.png");
-    let plot = match super::curve::draw(src, log, pushed, &plot_path) {
+    match super::curve::draw(src, log, pushed, &plot_path) {
         Ok(()) => Some(plot_path.display().to_string()),
         Err(e) => {
             log::warn!("no LV area plot: {e}");
             None
         }
-    };
-    Clinical {
-        frames: log.frames.len(),
-        flagged,
-        confidence: Summary::of(log.frames.iter().map(|f| Some(f.m.confidence))),
-        temporal_iou: Summary::of(log.frames.iter().map(|f| pos(f.m.temporal_iou))),
-        inferred_phase_frames: inferred.len(),
-        cycles,
-        ef_percent: ef,
-        simpson_ef_percent: simpson,
-        biplane_ef_percent: biplane,
-        heart_rate_bpm: hr,
-        truth,
-        plot,
     }
 }
 

@@ -1,12 +1,12 @@
 //! What `live` streams: phantom frames rendered ahead (with their truth) or a DICOM cine, each
 //! frame with the `sb_meta` a scanner would send with it.
 
-use std::path::Path;
-use synboost::types::{
+use crate::live::abi::sys::{
     SB_PHASE_ED, SB_PHASE_ES, SB_PHASE_UNKNOWN, SB_QUALITY_GOOD, SB_QUALITY_MEDIUM,
     SB_QUALITY_POOR, SB_QUALITY_UNKNOWN, SB_SEX_FEMALE, SB_SEX_MALE, SB_SEX_UNKNOWN, SB_VIEW_2CH,
     SB_VIEW_4CH, SB_VIEW_UNKNOWN, sb_meta,
 };
+use std::path::Path;
 use synboost_core::meta::{ImageQuality, Phase, ScanMeta, Sex, View};
 use synboost_core::raster::{GrayImage, Mask};
 use synboost_dicom::{DicomError, ReadOptions, read_cine};
@@ -76,7 +76,11 @@ pub struct PhantomTruth {
 
 /// The C metadata of a core `ScanMeta` (values the C ABI cannot carry become unknown).
 pub fn sb_meta_of(m: &ScanMeta) -> sb_meta {
-    let d = sb_meta::default();
+    // bindgen's `Default` is all zeros: the size must be set, as a C host sets it.
+    let d = sb_meta {
+        struct_size: std::mem::size_of::<sb_meta>() as u32,
+        ..sb_meta::default()
+    };
     sb_meta {
         view: match m.view {
             Some(View::TwoChamber) => SB_VIEW_2CH,

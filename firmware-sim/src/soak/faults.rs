@@ -15,7 +15,7 @@
 //! | view switch | runs of one view, or both interleaved | keep a track per view |
 //! | burst | many frames at once, from a second thread | drop the oldest, never block |
 
-use synboost::status::{SB_ERR_FRAME, SB_ERR_INVALID, sb_status};
+use crate::live::abi::sys::{SB_ERR_FRAME, SB_ERR_INVALID, sb_status};
 use synboost_phantom::rng::SplitMix64;
 
 /// A wrong frame or metadata description, and the status it must be refused with.

@@ -1,19 +1,16 @@
 //! Scores that say what they were measured on: `rescore` (score a bundle again and record it
-//! as a new version), `fingerprint` (print what a dataset's scores would be recorded against),
-//! and the evaluation of a finished bundle that `export` and `rescore` record in a manifest.
+//! as a new version) and `fingerprint` (print what a dataset's scores would be recorded
+//! against). The evaluation of a finished bundle that `export` and `rescore` record in a
+//! manifest is the library's ([`bundle_val_metrics`]).
 
-use crate::{parse_kind, source};
+use super::common::{parse_kind, parse_kinds, source};
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use std::path::{Path, PathBuf};
-use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
+use std::path::PathBuf;
 use synboost_core::model::bundle::{Bundle, Manifest};
 use synboost_core::prompt::PromptKind;
 use synboost_data::fingerprint::fingerprint;
-use synboost_train::eval::{Backend, EvalConfig, EvalReport, evaluate_with};
-
-/// The key of a manifest's `metrics` under which the camus224 val scores are recorded.
-pub const CAMUS_VAL_KEY: &str = "camus224_val";
+use synboost_train::bundle::{CAMUS_VAL_KEY, bundle_val_metrics};
 
 /// `synboost-train rescore`.
 #[derive(Args)]
@@ -85,10 +82,7 @@ pub fn rescore(a: RescoreArgs) -> Result<()> {
         );
     }
     let kinds = match &a.prompts {
-        Some(list) => list
-            .split(',')
-            .map(parse_kind)
-            .collect::<Result<Vec<_>>>()?,
+        Some(list) => parse_kinds(list)?,
         None => recorded_kinds(&old),
     };
     let mut metrics = old.metrics.clone();
@@ -109,7 +103,9 @@ pub fn rescore(a: RescoreArgs) -> Result<()> {
         });
     }
     let previous = metrics.get(CAMUS_VAL_KEY).cloned();
-    metrics[CAMUS_VAL_KEY] = bundle_val_metrics(&a.bundle, &old, camus, &kinds)?;
+    metrics[CAMUS_VAL_KEY] = bundle_val_metrics(&a.bundle, &old, camus, &kinds, |_, r| {
+        println!("{}", r.table());
+    })?;
     let at = synboost_export::student::now_rfc3339();
     let b = Bundle::rescore(&a.bundle, &a.version, metrics, &a.reason, &at)?;
     let m = b.manifest();
@@ -168,57 +164,4 @@ fn compare_table(before: Option<&serde_json::Value>, after: &serde_json::Value) 
         }
     }
     s
-}
-
-/// Evaluate the bundle in `dir` with core's engine (tract), f32 and (if present) int8, on
-/// camus224 val at `kinds`; print each table and return what the manifest records: `data`
-/// (what it was scored on), the command that prints the same numbers, and per variant
-/// [`EvalReport::summary`] (which carries its own `data` record).
-pub fn bundle_val_metrics(
-    dir: &Path,
-    manifest: &Manifest,
-    camus: &Path,
-    kinds: &[PromptKind],
-) -> Result<serde_json::Value> {
-    let src = source("camus", Some(camus), "val", manifest.spec.input.width, 0)?;
-    let list = kinds
-        .iter()
-        .map(|k| k.to_string().to_lowercase())
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut out = serde_json::json!({
-        "description": "camus224 val (50 patients, 2CH and 4CH at ED and ES)",
-        "command": format!("synboost-train eval --bundle BUNDLE --variant VARIANT --prompts {list}"),
-    });
-    for (variant, choice, role) in [
-        ("f32", VariantChoice::F32, "image"),
-        ("int8", VariantChoice::Int8, "image_int8"),
-    ] {
-        if !manifest.files.iter().any(|f| f.role == role) {
-            continue;
-        }
-        let opts = EngineOptions {
-            variant: choice,
-            ..Default::default()
-        };
-        let mut engine =
-            Engine::open(dir, opts).with_context(|| format!("opening {}", dir.display()))?;
-        let cfg = EvalConfig {
-            kinds: kinds.to_vec(),
-            ..Default::default()
-        };
-        let name = format!("camus (val), {} {variant}", dir.display());
-        let (r, _): (EvalReport, _) = evaluate_with(
-            Backend::Bundle(&mut engine),
-            src.as_ref(),
-            &name,
-            &cfg,
-            |_, _| {},
-        )?;
-        println!("{}", r.table());
-        out["samples"] = serde_json::json!(r.samples);
-        out["data"] = serde_json::json!(r.data);
-        out[variant] = r.summary();
-    }
-    Ok(out)
 }

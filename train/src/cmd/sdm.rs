@@ -1,7 +1,9 @@
 //! `synboost-train sdm-train`, `sdm-sample` and `experiment`: the SDM and the three training
 //! strategies side by side.
 
-use crate::{Common, FitArgs, fit, setup, source};
+use super::common::{Common, setup, source};
+use super::fit::{FitArgs, fit};
+use super::progress::Bars;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::fmt::Write as _;
@@ -10,7 +12,7 @@ use std::time::Duration;
 use synboost_data::SampleSource;
 use synboost_train::checkpoint::{RunDir, RunState};
 use synboost_train::plot::{Series, line_chart};
-use synboost_train::sdm::fit::{PairSet, SdmModel, SdmTrainConfig, train_sdm};
+use synboost_train::sdm::fit::{PairSet, SdmModel, SdmTrainConfig, SdmTraining};
 use synboost_train::sdm::generate::{GenerateOptions, generate_dataset, sample, to_bytes};
 use synboost_train::sdm::labels::LabelMap;
 use synboost_train::sdm::perturb::Perturbation;
@@ -169,7 +171,17 @@ pub fn sdm_train(a: SdmTrainArgs) -> Result<()> {
         .map(|_| synboost_train::teacher::layers::parameter_count(&vs))
         .map_err(anyhow::Error::msg)?;
     log::info!("SDM {}: {params} parameters, {} pairs", a.size, pairs.len());
-    let state = train_sdm(&a.out, &cfg, &pairs, &a.data, &tc, device, a.resume)?;
+    let mut bars = Bars::new(0);
+    let state = SdmTraining {
+        dir: &a.out,
+        unet: &cfg,
+        pairs: &pairs,
+        data: &a.data,
+        cfg: &tc,
+        device,
+        resume: a.resume,
+    }
+    .run(|p| bars.show(p))?;
     let last = state.losses.last().map_or(f64::NAN, |l| l.1);
     println!(
         "SDM trained to step {} in {:.0} s (this session and before); last loss {last:.4}; {}",
@@ -207,9 +219,11 @@ pub fn sdm_sample(a: SdmSampleArgs) -> Result<()> {
         split: "train".into(),
         seed: a.seed,
         bf16: !a.no_bf16,
-        progress: true,
     };
-    let rep = generate_dataset(&model, state.timesteps, src.as_ref(), &a.out, &opts)?;
+    let mut bars = Bars::new(0);
+    let rep = generate_dataset(&model, state.timesteps, src.as_ref(), &a.out, &opts, |p| {
+        bars.show(p)
+    })?;
     let per_s = rep.images as f64 / rep.sampling_seconds.max(1e-9);
     println!(
         "wrote {} images to {} ({} source samples skipped); sampling {:.1} s, {per_s:.3} images/s at {}² with {} on {}",

@@ -18,7 +18,7 @@ use super::unet::{Unet, UnetConfig, one_hot};
 use crate::checkpoint::RunDir;
 use crate::data::resize_gray;
 use crate::plot::{Series, line_chart};
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::progress::Progress;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -73,8 +73,6 @@ pub struct SdmTrainConfig {
     pub time_limit: Option<Duration>,
     /// Run the network in bf16 autocast on CUDA.
     pub bf16: bool,
-    /// Show a progress bar.
-    pub progress: bool,
 }
 
 impl Default for SdmTrainConfig {
@@ -91,7 +89,6 @@ impl Default for SdmTrainConfig {
             seed: 0,
             time_limit: None,
             bf16: true,
-            progress: true,
         }
     }
 }
@@ -274,7 +271,8 @@ pub fn alpha_bar_tensor(s: &Schedule, device: Device) -> Tensor {
     Tensor::from_slice(&v).to_device(device)
 }
 
-/// Train (or resume) the run in `dir` on `pairs` until `cfg.steps`. Returns the final state.
+/// Train (or resume) the run in `dir` on `pairs` until `cfg.steps`, silently
+/// ([`SdmTraining::run`] reports progress). Returns the final state.
 pub fn train_sdm(
     dir: &Path,
     unet: &UnetConfig,
@@ -284,110 +282,163 @@ pub fn train_sdm(
     device: Device,
     resume: bool,
 ) -> Result<SdmState, SdmError> {
-    if pairs.is_empty() || cfg.batch == 0 || cfg.log_every == 0 || cfg.checkpoint_every == 0 {
-        return Err(SdmError::Config(
-            "need pairs, a batch, log_every and checkpoint_every ≥ 1".into(),
-        ));
+    SdmTraining {
+        dir,
+        unet,
+        pairs,
+        data,
+        cfg,
+        device,
+        resume,
     }
-    let run = RunDir::create(dir)?;
-    let mut model = SdmModel::new(unet, device)?;
-    let mut state = match (resume, read_state(dir)?) {
-        (true, Some(s)) => {
-            if s.unet != *unet {
-                return Err(SdmError::Config(format!(
-                    "{}: the run was trained with another shape ({:?})",
-                    dir.display(),
-                    s.unet
-                )));
-            }
-            RunDir::load_weights(&mut model.vs, &model_path(&run))?;
-            RunDir::load_weights(&mut model.ema_vs, &ema_path(&run))?;
-            log::info!("resuming {} at step {}", dir.display(), s.step);
-            s
+    .run(|_| {})
+}
+
+/// One training run of the denoiser: its folder, shape, pairs and settings.
+pub struct SdmTraining<'a> {
+    /// The run folder.
+    pub dir: &'a Path,
+    /// The denoiser's shape.
+    pub unet: &'a UnetConfig,
+    /// The training pairs.
+    pub pairs: &'a PairSet,
+    /// Where the pairs came from (recorded).
+    pub data: &'a str,
+    /// Settings.
+    pub cfg: &'a SdmTrainConfig,
+    /// Device.
+    pub device: Device,
+    /// Continue the run in `dir`.
+    pub resume: bool,
+}
+
+impl SdmTraining<'_> {
+    /// Train (or resume) until `cfg.steps`, reporting the steps to `progress`. Returns the
+    /// final state.
+    pub fn run(&self, mut progress: impl FnMut(Progress)) -> Result<SdmState, SdmError> {
+        let (dir, unet, pairs, cfg, device) =
+            (self.dir, self.unet, self.pairs, self.cfg, self.device);
+        if pairs.is_empty() || cfg.batch == 0 || cfg.log_every == 0 || cfg.checkpoint_every == 0 {
+            return Err(SdmError::Config(
+                "need pairs, a batch, log_every and checkpoint_every ≥ 1".into(),
+            ));
         }
-        (false, Some(_)) => {
-            return Err(SdmError::Config(format!(
+        let run = RunDir::create(dir)?;
+        let mut model = SdmModel::new(unet, device)?;
+        let mut state = self.initial_state(&run, &mut model)?;
+        let schedule = Schedule::cosine(state.timesteps);
+        let ab = alpha_bar_tensor(&schedule, device);
+        let mut opt = nn::Adam::default()
+            .build(&model.vs, cfg.lr)
+            .map_err(|e| SdmError::Config(e.to_string()))?;
+        let n = pairs.len() as i64;
+        let b = cfg.batch as i64;
+        let start = Instant::now();
+        // Seconds of earlier sessions; `state.seconds` is this plus the time of this one.
+        let before = state.seconds;
+        let first = state.step;
+        progress(Progress::Start {
+            label: "SDM".into(),
+            unit: "steps",
+            total: cfg.steps as u64,
+            done: first as u64,
+        });
+        let (mut acc, mut acc_n) = (0f64, 0usize);
+        let use_bf16 = cfg.bf16 && device.is_cuda();
+        while state.step < cfg.steps {
+            let k = state.step;
+            let warm = (k - first + 1) as f64 / cfg.warmup_steps.max(1) as f64;
+            opt.set_lr(cfg.lr * warm.min(1.0));
+            tch::manual_seed((cfg.seed ^ (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) as i64);
+            let idx = Tensor::randint(n, [b], (Kind::Int64, Device::Cpu));
+            let images = pairs.images.index_select(0, &idx).to_device(device);
+            let labels = pairs.labels.index_select(0, &idx).to_device(device);
+            let t = Tensor::randint(state.timesteps as i64, [b], (Kind::Int64, Device::Cpu))
+                .to_device(device);
+            let noise = Tensor::randn(
+                [b, 1, unet.size as i64, unet.size as i64],
+                (Kind::Float, Device::Cpu),
+            )
+            .to_device(device);
+            let l = super::autocast::bf16(use_bf16, || {
+                loss(&model.net, &ab, &images, &labels, &t, &noise, true)
+            });
+            opt.backward_step(&l);
+            let decay = cfg.ema_decay.min((1.0 + k as f64) / (10.0 + k as f64));
+            model.update_ema(decay);
+            let lv = l.double_value(&[]);
+            if !lv.is_finite() {
+                return Err(SdmError::Diverged { step: k, loss: lv });
+            }
+            acc += lv;
+            acc_n += 1;
+            state.step += 1;
+            let mut note = None;
+            if acc_n == cfg.log_every || state.step == cfg.steps {
+                let mean = acc / acc_n as f64;
+                state.losses.push((state.step, mean));
+                run.log(&serde_json::json!({"step": state.step, "loss": mean,
+                    "seconds": before + start.elapsed().as_secs_f64()}))?;
+                note = Some(format!("loss {mean:.4}"));
+                (acc, acc_n) = (0.0, 0);
+            }
+            progress(Progress::Advance {
+                done: state.step as u64,
+                note,
+            });
+            let out_of_time = cfg.time_limit.is_some_and(|lim| start.elapsed() >= lim);
+            if state.step.is_multiple_of(cfg.checkpoint_every)
+                || state.step == cfg.steps
+                || out_of_time
+            {
+                state.seconds = before + start.elapsed().as_secs_f64();
+                save(&run, &model, &state, dir)?;
+            }
+            if out_of_time {
+                log::info!("time limit reached at step {}", state.step);
+                break;
+            }
+        }
+        progress(Progress::Finish);
+        state.seconds = before + start.elapsed().as_secs_f64();
+        save(&run, &model, &state, dir)?;
+        Ok(state)
+    }
+
+    /// The saved state with its weights loaded into `model` (resuming), or a fresh one; a
+    /// fresh start in a folder that holds a run is refused.
+    fn initial_state(&self, run: &RunDir, model: &mut SdmModel) -> Result<SdmState, SdmError> {
+        let (dir, unet, cfg) = (self.dir, self.unet, self.cfg);
+        match (self.resume, read_state(dir)?) {
+            (true, Some(s)) => {
+                if s.unet != *unet {
+                    return Err(SdmError::Config(format!(
+                        "{}: the run was trained with another shape ({:?})",
+                        dir.display(),
+                        s.unet
+                    )));
+                }
+                RunDir::load_weights(&mut model.vs, &model_path(run))?;
+                RunDir::load_weights(&mut model.ema_vs, &ema_path(run))?;
+                log::info!("resuming {} at step {}", dir.display(), s.step);
+                Ok(s)
+            }
+            (false, Some(_)) => Err(SdmError::Config(format!(
                 "{} already holds an SDM run: resume it or choose another folder",
                 dir.display()
-            )));
-        }
-        _ => SdmState {
-            unet: unet.clone(),
-            timesteps: cfg.timesteps,
-            step: 0,
-            ema_decay: cfg.ema_decay,
-            data: data.to_string(),
-            pairs: pairs.len(),
-            losses: Vec::new(),
-            seconds: 0.0,
-        },
-    };
-    let schedule = Schedule::cosine(state.timesteps);
-    let ab = alpha_bar_tensor(&schedule, device);
-    let mut opt = nn::Adam::default()
-        .build(&model.vs, cfg.lr)
-        .map_err(|e| SdmError::Config(e.to_string()))?;
-    let n = pairs.len() as i64;
-    let b = cfg.batch as i64;
-    let start = Instant::now();
-    // Seconds of earlier sessions; `state.seconds` is this plus the time of this one.
-    let before = state.seconds;
-    let first = state.step;
-    let pb = progress(cfg.progress, cfg.steps as u64, first as u64);
-    let (mut acc, mut acc_n) = (0f64, 0usize);
-    let use_bf16 = cfg.bf16 && device.is_cuda();
-    while state.step < cfg.steps {
-        let k = state.step;
-        let warm = (k - first + 1) as f64 / cfg.warmup_steps.max(1) as f64;
-        opt.set_lr(cfg.lr * warm.min(1.0));
-        tch::manual_seed((cfg.seed ^ (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) as i64);
-        let idx = Tensor::randint(n, [b], (Kind::Int64, Device::Cpu));
-        let images = pairs.images.index_select(0, &idx).to_device(device);
-        let labels = pairs.labels.index_select(0, &idx).to_device(device);
-        let t = Tensor::randint(state.timesteps as i64, [b], (Kind::Int64, Device::Cpu))
-            .to_device(device);
-        let noise = Tensor::randn(
-            [b, 1, unet.size as i64, unet.size as i64],
-            (Kind::Float, Device::Cpu),
-        )
-        .to_device(device);
-        let l = super::autocast::bf16(use_bf16, || {
-            loss(&model.net, &ab, &images, &labels, &t, &noise, true)
-        });
-        opt.backward_step(&l);
-        let decay = cfg.ema_decay.min((1.0 + k as f64) / (10.0 + k as f64));
-        model.update_ema(decay);
-        let lv = l.double_value(&[]);
-        if !lv.is_finite() {
-            return Err(SdmError::Diverged { step: k, loss: lv });
-        }
-        acc += lv;
-        acc_n += 1;
-        state.step += 1;
-        pb.inc(1);
-        if acc_n == cfg.log_every || state.step == cfg.steps {
-            let mean = acc / acc_n as f64;
-            state.losses.push((state.step, mean));
-            run.log(&serde_json::json!({"step": state.step, "loss": mean,
-                "seconds": before + start.elapsed().as_secs_f64()}))?;
-            pb.set_message(format!("loss {mean:.4}"));
-            (acc, acc_n) = (0.0, 0);
-        }
-        let out_of_time = cfg.time_limit.is_some_and(|lim| start.elapsed() >= lim);
-        if state.step.is_multiple_of(cfg.checkpoint_every) || state.step == cfg.steps || out_of_time
-        {
-            state.seconds = before + start.elapsed().as_secs_f64();
-            save(&run, &model, &state, dir)?;
-        }
-        if out_of_time {
-            log::info!("time limit reached at step {}", state.step);
-            break;
+            ))),
+            _ => Ok(SdmState {
+                unet: unet.clone(),
+                timesteps: cfg.timesteps,
+                step: 0,
+                ema_decay: cfg.ema_decay,
+                data: self.data.to_string(),
+                pairs: self.pairs.len(),
+                losses: Vec::new(),
+                seconds: 0.0,
+            }),
         }
     }
-    pb.finish_and_clear();
-    state.seconds = before + start.elapsed().as_secs_f64();
-    save(&run, &model, &state, dir)?;
-    Ok(state)
 }
 
 fn save(run: &RunDir, model: &SdmModel, state: &SdmState, dir: &Path) -> Result<(), SdmError> {
@@ -407,18 +458,4 @@ fn save(run: &RunDir, model: &SdmModel, state: &SdmState, dir: &Path) -> Result<
         log::warn!("loss chart: {e}");
     }
     Ok(())
-}
-
-fn progress(show: bool, len: u64, pos: u64) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("SDM [{elapsed_precise}] {bar:30} {pos}/{len} steps {msg}")
-    {
-        pb.set_style(style);
-    }
-    pb.set_position(pos);
-    pb
 }

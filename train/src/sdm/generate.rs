@@ -17,7 +17,7 @@ use super::perturb::Perturbation;
 use super::schedule::{Sampler, Schedule};
 use super::unet::one_hot;
 use crate::data::resize_gray;
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::progress::Progress;
 use serde_json::{Map, json};
 use std::path::Path;
 use synboost_core::meta::ScanMeta;
@@ -105,8 +105,6 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// bf16 autocast on CUDA.
     pub bf16: bool,
-    /// Show a progress bar.
-    pub progress: bool,
 }
 
 /// What was written.
@@ -128,13 +126,15 @@ struct Job {
     extra: Map<String, serde_json::Value>,
 }
 
-/// Generate a synthetic dataset from the label maps of `source` into `out` (seed layout).
+/// Generate a synthetic dataset from the label maps of `source` into `out` (seed layout),
+/// reporting the images written to `progress`.
 pub fn generate_dataset(
     model: &SdmModel,
     timesteps: usize,
     source: &dyn SampleSource,
     out: &Path,
     opts: &GenerateOptions,
+    mut progress: impl FnMut(Progress),
 ) -> Result<GenerateReport, SdmError> {
     opts.perturbation.validate().map_err(SdmError::Config)?;
     if opts.per_source == 0 || opts.batch == 0 || opts.out_size == 0 {
@@ -146,18 +146,12 @@ pub fn generate_dataset(
     let schedule = Schedule::cosine(timesteps);
     let writer = SeedWriter::create(out, &opts.split, PromptScheme::Synthetic)?;
     let n = opts.limit.map_or(source.len(), |l| l.min(source.len()));
-    let total = (n * opts.per_source) as u64;
-    let pb = if opts.progress {
-        let pb = ProgressBar::new(total);
-        if let Ok(st) = ProgressStyle::with_template(
-            "SDM sampling [{elapsed_precise}] {bar:30} {pos}/{len} images {msg}",
-        ) {
-            pb.set_style(st);
-        }
-        pb
-    } else {
-        ProgressBar::hidden()
-    };
+    progress(Progress::Start {
+        label: "SDM sampling".into(),
+        unit: "images",
+        total: (n * opts.per_source) as u64,
+        done: 0,
+    });
     let report = GenerateReport {
         images: 0,
         skipped: 0,
@@ -209,14 +203,17 @@ pub fn generate_dataset(
             });
             if jobs.len() == opts.batch {
                 sink.flush(&mut jobs)?;
-                pb.set_position(sink.report.images as u64);
+                progress(Progress::Advance {
+                    done: sink.report.images as u64,
+                    note: None,
+                });
             }
         }
     }
     if !jobs.is_empty() {
         sink.flush(&mut jobs)?;
     }
-    pb.finish_and_clear();
+    progress(Progress::Finish);
     sink.writer.finish()?;
     Ok(sink.report)
 }

@@ -13,6 +13,7 @@
 //! the first to the last pixel brighter than [`SECTOR_THRESHOLD`] (a fan is convex along rows,
 //! so dark blood inside it is not mistaken for outside), together with every structure pixel.
 
+use synboost_core::raster::resize_nearest;
 use synboost_core::structure::Structure;
 use synboost_data::Sample;
 
@@ -74,17 +75,13 @@ impl LabelMap {
         self.data.iter().map(|&v| v != OUTSIDE).collect()
     }
 
-    /// Nearest-neighbour resize with pixel-centre alignment.
+    /// Nearest-neighbour resize with pixel-centre alignment: core's one rule
+    /// ([`resize_nearest`]). A malformed map (data shorter than its sides, or a zero side)
+    /// resizes to background.
     pub fn resized(&self, width: usize, height: usize) -> Self {
-        let mut data = Vec::with_capacity(width * height);
-        for y in 0..height {
-            let sy = (((y as f64 + 0.5) * self.height as f64 / height as f64) as usize)
-                .min(self.height.saturating_sub(1));
-            for x in 0..width {
-                let sx = (((x as f64 + 0.5) * self.width as f64 / width as f64) as usize)
-                    .min(self.width.saturating_sub(1));
-                data.push(self.data.get(sy * self.width + sx).copied().unwrap_or(0));
-            }
+        let mut data = resize_nearest(&self.data, self.width, self.height, width, height);
+        if data.len() != width * height {
+            data = vec![BACKGROUND; width * height];
         }
         Self {
             width,

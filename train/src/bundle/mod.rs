@@ -1,0 +1,154 @@
+//! Exporting a run's best weights as a model bundle ([`export_run`]): the student's graphs
+//! (f32, and int8 calibrated on a few frames), a manifest whose licence follows from what the
+//! weights were made of, what training saw, and, with a camus224 folder, the finished bundle's
+//! own scores on camus224 val.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `calibration.rs` | [`calibrate`]: activation ranges for the int8 variant |
+//! | `licence.rs` | [`licence`], [`weights_provenance`] |
+//! | `metrics.rs` | [`training_metrics`], [`bundle_val_metrics`], [`CAMUS_VAL_KEY`] |
+//! | `error.rs` | [`ExportRunError`] |
+
+mod calibration;
+mod error;
+mod licence;
+mod metrics;
+
+pub use calibration::calibrate;
+pub use error::ExportRunError;
+pub use licence::{licence, weights_provenance};
+pub use metrics::{CAMUS_VAL_KEY, bundle_val_metrics, training_metrics};
+
+use crate::checkpoint::{RunState, load_run};
+use crate::data::DataSpec;
+use crate::eval::EvalReport;
+use crate::provenance::Provenance;
+use std::path::PathBuf;
+use synboost_core::model::bundle::{Bundle, Manifest, PromptSettings};
+use synboost_core::model::spec::ModelSpec;
+use synboost_core::prompt::{PromptKind, PromptScheme, Wording};
+use synboost_core::vocab::Vocab;
+use synboost_export::student::{BundleInfo, now_rfc3339, write_student_bundle};
+
+/// Patients of the phantom calibration frames when there is no camus224 folder.
+const CALIBRATION_PHANTOMS: usize = 8;
+
+/// What to export and how.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// The run folder (its best weights and state).
+    pub run: PathBuf,
+    /// The bundle folder to write.
+    pub out: PathBuf,
+    /// Also pack the bundle as one tar file here.
+    pub tar: Option<PathBuf>,
+    /// Calibrate an int8 variant on this many frames (0: f32 only).
+    pub calibration_frames: usize,
+    /// camus224 folder: calibration frames from its train split (phantom frames otherwise),
+    /// and the bundle's val scores.
+    pub camus: Option<PathBuf>,
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    pub version: String,
+    /// Prompt kinds the finished bundle is scored at on camus224 val (none: not scored).
+    pub val_kinds: Vec<PromptKind>,
+}
+
+/// Export the run's best weights as a bundle in `opts.out` and return its manifest; each
+/// variant's camus224 val report is handed to `on_scores` as it is made.
+pub fn export_run(
+    opts: &ExportOptions,
+    on_scores: impl FnMut(&str, &EvalReport),
+) -> Result<Manifest, ExportRunError> {
+    let (_vs, net, state) = load_run(&opts.run, tch::Device::Cpu)?;
+    let Some(student) = net.as_student() else {
+        return Err(ExportRunError::Teacher {
+            run: opts.run.clone(),
+            arch: state.arch.name(),
+        });
+    };
+    let spec = student.spec().clone();
+    let weights = student.weights()?;
+    let cal = if opts.calibration_frames > 0 {
+        let from = match opts.camus {
+            Some(_) => DataSpec::Camus,
+            None => DataSpec::Phantom {
+                patients: CALIBRATION_PHANTOMS,
+            },
+        };
+        let src = from.open(opts.camus.as_deref(), "train", spec.input.width, 0)?;
+        let cal = calibrate(student, &weights, src.as_ref(), opts.calibration_frames)?;
+        Some((cal, from.provenance()))
+    } else {
+        None
+    };
+    let training = training_metrics(&state);
+    let provenance = weights_provenance(&state, cal.as_ref().map(|c| &c.1));
+    let info = bundle_info(opts, &spec, &provenance, &state, training.clone());
+    let m = write_student_bundle(
+        &opts.out,
+        info,
+        &spec,
+        &Vocab::builtin(),
+        &weights,
+        cal.as_ref().map(|c| &c.0),
+    )?;
+    let m = record_val_scores(opts, m, training, on_scores)?;
+    if let Some(t) = &opts.tar {
+        Bundle::pack(&opts.out, t)?;
+    }
+    Ok(m)
+}
+
+/// What the manifest says besides the graphs: name, version, the licence of `provenance`,
+/// prompt settings, the run's provenance and configuration, and what training saw.
+fn bundle_info(
+    opts: &ExportOptions,
+    spec: &ModelSpec,
+    provenance: &Provenance,
+    state: &RunState,
+    training: serde_json::Value,
+) -> BundleInfo {
+    BundleInfo {
+        name: opts.name.clone(),
+        version: opts.version.clone(),
+        licence: provenance.licence().into(),
+        created: now_rfc3339(),
+        thresholds: vec![0.5; spec.structures.len()],
+        prompt: PromptSettings {
+            kind: PromptKind::P3,
+            scheme: PromptScheme::Camus,
+            wording: Wording::Heart,
+        },
+        provenance: serde_json::json!({
+            "run": opts.run.display().to_string(),
+            "config": state.config,
+            "epochs": state.history.len(),
+            "data": provenance,
+        }),
+        metrics: serde_json::json!({ "training": training }),
+    }
+}
+
+/// With val kinds and a camus224 folder, score the written bundle on camus224 val and record
+/// the scores in its manifest beside what training saw.
+fn record_val_scores(
+    opts: &ExportOptions,
+    written: Manifest,
+    training: serde_json::Value,
+    on_scores: impl FnMut(&str, &EvalReport),
+) -> Result<Manifest, ExportRunError> {
+    if opts.val_kinds.is_empty() {
+        return Ok(written);
+    }
+    let Some(camus) = opts.camus.as_deref() else {
+        log::warn!("no camus224 folder: the manifest records no val metrics of the bundle");
+        return Ok(written);
+    };
+    let mut metrics = serde_json::json!({ "training": training });
+    metrics[CAMUS_VAL_KEY] =
+        bundle_val_metrics(&opts.out, &written, camus, &opts.val_kinds, on_scores)?;
+    Ok(Bundle::set_metrics(&opts.out, metrics)?)
+}

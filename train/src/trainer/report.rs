@@ -1,0 +1,17 @@
+//! [`TrainReport`]: the summary of a finished run.
+
+use crate::checkpoint::EpochRecord;
+use serde::{Deserialize, Serialize};
+
+/// Summary of a finished run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Every epoch.
+    pub history: Vec<EpochRecord>,
+    /// Per phase: (name, best dice, epoch of the best, epochs run).
+    pub phases: Vec<(String, f64, usize, usize)>,
+    /// Wall time, seconds.
+    pub seconds: f64,
+    /// True when the time limit stopped the run.
+    pub time_limited: bool,
+}
