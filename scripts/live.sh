@@ -21,6 +21,13 @@ if ! command -v cc >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >&2
 fi
+# The simulator's build reads include/synboost.h with bindgen, which needs libclang.
+if [[ -z "${LIBCLANG_PATH:-}" ]] && ! compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null \
+  && ! compgen -G '/usr/lib/x86_64-linux-gnu/libclang*.so*' >/dev/null; then
+  echo "installing libclang-dev (bindgen reads the C header for the simulator)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libclang-dev >&2
+fi
 cargo build --release --locked --manifest-path "$root/Cargo.toml" -p synboost -p synboost-sim >&2
 # The repository's default bundle, unless the caller chose one (--bundle still wins).
 if [[ -z "${SYNBOOST_BUNDLE:-}" && -e "$root/models/default" ]]; then
