@@ -7,24 +7,12 @@
 //! `SYNBOOST_REQUIRE_DATA=1` (CI), where a missing folder fails them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::data_dir;
+
 use std::path::{Path, PathBuf};
 use synboost_core::{GrayImage, Sex};
 use synboost_dicom::{DicomCine, DicomError, ReadOptions, read_cine, read_cine_bytes};
-
-fn data_dir() -> Option<PathBuf> {
-    let require = std::env::var("SYNBOOST_REQUIRE_DATA").is_ok_and(|v| v == "1");
-    match std::env::var_os("SYNBOOST_DICOM_DIR").map(PathBuf::from) {
-        Some(d) if d.is_dir() => Some(d),
-        other => {
-            assert!(
-                !require,
-                "SYNBOOST_REQUIRE_DATA=1 but SYNBOOST_DICOM_DIR ({other:?}) is not a folder"
-            );
-            eprintln!("skipped: set SYNBOOST_DICOM_DIR to the real DICOM folder");
-            None
-        }
-    }
-}
 
 fn file(dir: &Path, name: &str) -> PathBuf {
     let p = dir.join(name);

@@ -9,13 +9,16 @@
 //! instead of rounded, BT.709 weights, the channel mean), so a decoder with any of them fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::data_dir;
+
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::InMemDicomObject;
 use dicom_object::mem::InMemElement;
 use dicom_object::meta::FileMetaTableBuilder;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use synboost_core::frame::{FrameView, GrayConverter, PixelFormat};
 use synboost_dicom::{ReadOptions, US_MULTIFRAME_IMAGE_STORAGE, read_cine, read_cine_bytes};
 
@@ -194,21 +197,6 @@ fn planar_rgb_decodes_to_the_frame_path_luma() {
     let expected = frame_path_gray(WIDTH, HEIGHT, &rgb);
     assert_discriminating(&rgb, &expected);
     assert_same_grey(&rgb, cine.frames[0].data(), &expected, "planar");
-}
-
-fn data_dir() -> Option<PathBuf> {
-    let require = std::env::var("SYNBOOST_REQUIRE_DATA").is_ok_and(|v| v == "1");
-    match std::env::var_os("SYNBOOST_DICOM_DIR").map(PathBuf::from) {
-        Some(d) if d.is_dir() => Some(d),
-        other => {
-            assert!(
-                !require,
-                "SYNBOOST_REQUIRE_DATA=1 but SYNBOOST_DICOM_DIR ({other:?}) is not a folder"
-            );
-            eprintln!("skipped: set SYNBOOST_DICOM_DIR to the real DICOM folder");
-            None
-        }
-    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod fuzz;
+pub mod workspace;
 
 use std::path::PathBuf;
 

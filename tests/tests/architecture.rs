@@ -5,21 +5,13 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use synboost_tests::workspace::{cargo_metadata, root};
 
 /// One row of the rules table.
 #[derive(Debug)]
 struct Rule {
     may_use: Option<BTreeSet<String>>,
     never: BTreeSet<String>,
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate sits in the workspace")
-        .to_path_buf()
 }
 
 /// The names in backticks of one table cell; `None` for `*` (anything).
@@ -68,18 +60,7 @@ fn rules() -> BTreeMap<String, Rule> {
 /// `cargo metadata` of the workspace: (workspace member names, normal dependency edges by
 /// package name).
 fn metadata() -> (BTreeSet<String>, BTreeMap<String, BTreeSet<String>>) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--locked"])
-        .current_dir(root())
-        .output()
-        .expect("cargo metadata runs");
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let m: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata is JSON");
+    let m: Value = cargo_metadata(&[]).expect("cargo metadata of the workspace");
     let mut name_of = BTreeMap::new();
     for p in m["packages"].as_array().expect("packages") {
         name_of.insert(

@@ -7,15 +7,7 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate sits in the workspace")
-        .to_path_buf()
-}
+use synboost_tests::workspace::{cargo_metadata, root};
 
 /// The policy lists this test reads from `deny.toml`.
 #[derive(Debug, Default)]
@@ -109,19 +101,8 @@ struct Package {
 /// x86_64 Linux (what is compiled into a binary or runs at build time; dev-dependencies and
 /// other platforms aside, as cargo-deny's graph with these settings).
 fn packages() -> Vec<Package> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--locked"])
-        .args(["--filter-platform", "x86_64-unknown-linux-gnu"])
-        .current_dir(root())
-        .output()
-        .expect("cargo metadata runs");
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let m: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata is JSON");
+    let m: Value = cargo_metadata(&["--filter-platform", "x86_64-unknown-linux-gnu"])
+        .expect("cargo metadata of the workspace");
     let mut by_id = HashMap::new();
     for p in m["packages"].as_array().expect("packages") {
         let s = |k: &str| p[k].as_str().map(str::to_string);
