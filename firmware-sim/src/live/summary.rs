@@ -10,7 +10,7 @@ use super::report::{
     Stages, Targets, Timing,
 };
 use super::source::Source;
-use super::{TARGET_FPS, TARGET_P99_MS, clinical};
+use super::{clinical, real_time_target};
 use crate::live::abi::sys::sb_stream_stats;
 
 /// What the streaming step measured.
@@ -190,12 +190,12 @@ impl Measured<'_> {
         let st = &self.streamed.stats;
         let zero_dropped =
             st.dropped + st.rejected + st.failed + st.discarded + st.unread_dropped == 0;
-        let fps_reached =
-            self.src.fps >= TARGET_FPS && self.streamed.produced.rate() >= 0.99 * TARGET_FPS;
-        let p99_ok = st.processed > 0 && st.latency_p99_ms < TARGET_P99_MS;
+        let (fps, p99_limit_ms) = real_time_target(self.src.fps);
+        let fps_reached = self.src.fps >= fps && self.streamed.produced.rate() >= 0.99 * fps;
+        let p99_ok = st.processed > 0 && st.latency_p99_ms < p99_limit_ms;
         Targets {
-            fps: TARGET_FPS,
-            p99_limit_ms: TARGET_P99_MS,
+            fps,
+            p99_limit_ms,
             fps_reached,
             zero_dropped,
             p99_ok,

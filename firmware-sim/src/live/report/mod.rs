@@ -220,9 +220,9 @@ impl Memory {
 /// The real-time targets.
 #[derive(Debug, Clone, Serialize)]
 pub struct Targets {
-    /// The frame rate the targets are for.
+    /// The frame rate the targets are for: the run's own, at least `TARGET_FPS`.
     pub fps: f64,
-    /// Largest acceptable p99 latency, ms.
+    /// Largest acceptable p99 latency, ms: one frame period at `fps`.
     pub p99_limit_ms: f64,
     /// The run pushed at least that rate.
     pub fps_reached: bool,
