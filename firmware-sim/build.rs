@@ -7,26 +7,64 @@
 //! Needs libclang at build time (Debian: `libclang-dev`; `scripts/test.sh` installs it).
 
 use bindgen::callbacks::{IntKind, ParseCallbacks};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Types the header's integer macros by the value list they belong to. bindgen would type a
-/// `#define` by its value (`u32` for `SB_OK`, `i32` for `SB_ERR_NULL`); the header's value
-/// lists sit beside their typedefs, and these are those typedefs' integer types.
+/// `#define` by its value (`u32` for `SB_OK`, `i32` for `SB_ERR_NULL`); the kept header puts each
+/// value list right after its `typedef <integer> name;`, so a macro takes the integer type of the
+/// typedef above it (until the next typedef or function), when its value fits. Others
+/// (`SB_ABI_VERSION`, the flag bits after their struct) are `u32`, or `i64` when they do not fit
+/// (`SB_NO_TIMESTAMP`, `INT64_MIN`).
 #[derive(Debug)]
-struct MacroTypes;
+struct MacroTypes(HashMap<String, IntKind>);
+
+impl MacroTypes {
+    fn from_header(text: &str) -> Self {
+        let mut types = HashMap::new();
+        let mut current = None;
+        for line in text.lines().map(str::trim) {
+            if let Some(rest) = line.strip_prefix("typedef ") {
+                current = match rest.split_whitespace().next() {
+                    Some("int32_t") => Some(IntKind::I32),
+                    Some("uint32_t") => Some(IntKind::U32),
+                    Some("int64_t") => Some(IntKind::I64),
+                    Some("uint64_t") => Some(IntKind::U64),
+                    _ => None,
+                };
+            } else if line.starts_with("SB_API") || line.starts_with("SB_NODISCARD") {
+                current = None;
+            } else if let Some(rest) = line.strip_prefix("#define ")
+                && let (Some(kind), Some(name)) = (current, rest.split_whitespace().next())
+            {
+                types.insert(name.to_string(), kind);
+            }
+        }
+        Self(types)
+    }
+}
+
+/// Whether `value` is representable in `kind` (the integer kinds `from_header` gives).
+fn fits(kind: IntKind, value: i64) -> bool {
+    match kind {
+        IntKind::I32 => i32::try_from(value).is_ok(),
+        IntKind::U32 => u32::try_from(value).is_ok(),
+        IntKind::U64 => value >= 0,
+        _ => true,
+    }
+}
 
 impl ParseCallbacks for MacroTypes {
-    fn int_macro(&self, name: &str, _value: i64) -> Option<IntKind> {
-        let status = ["SB_OK", "SB_TIMEOUT", "SB_END", "SB_NONE"];
-        if status.contains(&name) || name.starts_with("SB_ERR_") {
-            Some(IntKind::I32) // sb_status
-        } else if name == "SB_NO_TIMESTAMP" {
-            Some(IntKind::I64) // sb_frame.timestamp_ns
-        } else if name.starts_with("SB_") {
-            Some(IntKind::U32) // every other value list is a uint32_t typedef
-        } else {
-            None
+    fn int_macro(&self, name: &str, value: i64) -> Option<IntKind> {
+        if !name.starts_with("SB_") {
+            return None;
         }
+        let kind = self.0.get(name).copied().unwrap_or(IntKind::U32);
+        Some(if fits(kind, value) {
+            kind
+        } else {
+            IntKind::I64
+        })
     }
 }
 
@@ -35,6 +73,13 @@ fn main() {
     let header = manifest.join("../include/synboost.h");
     println!("cargo:rerun-if-changed={}", header.display());
     println!("cargo:rerun-if-changed=build.rs");
+    let text = match std::fs::read_to_string(&header) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", header.display());
+            std::process::exit(1);
+        }
+    };
     // A missing libclang is the likely failure; say what to install rather than only panicking
     // deep inside clang-sys.
     let bindings = bindgen::Builder::default()
@@ -44,7 +89,7 @@ fn main() {
         .allowlist_function("sb_.*")
         .allowlist_type("sb_.*")
         .allowlist_var("SB_.*")
-        .parse_callbacks(Box::new(MacroTypes))
+        .parse_callbacks(Box::new(MacroTypes::from_header(&text)))
         // Macros cexpr cannot evaluate (`SB_NO_TIMESTAMP` is `INT64_MIN`) are evaluated by clang.
         .clang_macro_fallback()
         // `SB_NODISCARD` (warn_unused_result) becomes `#[must_use]` on the entry points.

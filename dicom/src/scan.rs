@@ -210,16 +210,8 @@ impl<'a> Scanner<'a> {
         let group = self.u16_at(pos).ok_or(ScanError::Eof(pos))?;
         let element = self.u16_at(pos + 2).ok_or(ScanError::Eof(pos))?;
         let tag = Tag(group, element);
-        if group == 0xFFFE {
-            let len = self.u32_at(pos + 4).ok_or(eof)?;
-            return Ok(Header {
-                tag,
-                vr: None,
-                len,
-                size: 8,
-            });
-        }
-        if !self.explicit {
+        // Items and delimiters (FFFE,xxxx) have no VR even in explicit VR; implicit VR never has one.
+        if group == 0xFFFE || !self.explicit {
             let len = self.u32_at(pos + 4).ok_or(eof)?;
             return Ok(Header {
                 tag,
