@@ -221,14 +221,25 @@ SB_API const char *sb_status_string(sb_status status);
 /** Which image model runs (`SB_VARIANT_*`). */
 typedef uint32_t sb_variant;
 
-/** Time both variants at load (when the bundle has int8) and keep the faster. */
+/**
+ * Chosen from the CPU's instruction set and the measurements the bundle's manifest records
+ * for it: the same choice on every start, nothing timed (`sb_engine_info.variant_reason` says
+ * why).
+ */
 #define SB_VARIANT_AUTO 0
 
 /** Float32. */
 #define SB_VARIANT_F32 1
 
-/** Static int8 (an error at open if the bundle has none). */
+/** Integer int8 (an error at open if the bundle has none). */
 #define SB_VARIANT_INT8 2
+
+/**
+ * Time both variants at open (when the bundle has int8) and keep int8 only when it is at least
+ * 10 % faster: the machine's load at that moment decides, and open takes a few hundred ms
+ * longer.
+ */
+#define SB_VARIANT_TIMED 3
 
 /** Engine settings; get the defaults from `sb_engine_options_defaults`. */
 typedef struct sb_engine_options {
@@ -407,6 +418,13 @@ typedef struct sb_engine_info {
      * The model's licence (a model trained on CAMUS is CC BY-NC-SA 4.0); owned by the engine.
      */
     const char *licence;
+    /**
+     * Why `variant` runs, one sentence (e.g. "int8: measured on x86_64-avx512vnni for this
+     * bundle, int8 3.10 ms vs f32 6.90 ms (2.23×)"); owned by the engine. Added after the
+     * first version: a host whose struct ends before it (`struct_size` 48 on 64-bit) gets
+     * the fields before it, written as they were.
+     */
+    const char *variant_reason;
 } sb_engine_info;
 
 /**
@@ -414,10 +432,12 @@ typedef struct sb_engine_info {
  *
  * @param engine The engine; not NULL.
  * @param out    The caller's struct to fill, with `struct_size` set (at least
- *               sizeof(sb_engine_info)); not NULL. Its strings are owned by the engine.
+ *               sizeof(sb_engine_info), or an older header's size); not NULL. Its strings
+ *               are owned by the engine.
  * @return SB_OK;
  *         SB_ERR_NULL when `engine` or `out` is NULL;
- *         SB_ERR_INVALID when `out->struct_size` is too small (nothing written);
+ *         SB_ERR_INVALID when `out->struct_size` is below the first version's size (48 on
+ *         64-bit: the fields up to `licence`; nothing written);
  *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `engine` is NULL or live; `out` is NULL or a writable `sb_engine_info` with `struct_size`.

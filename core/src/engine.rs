@@ -17,19 +17,22 @@
 //!    component, hole filling at model resolution, then a smooth mask at frame resolution.
 //!
 //! Every stage is timed ([`Timings`]). Bundles may carry an int8 image graph next to the float
-//! one; [`VariantChoice::Auto`] times both on the machine at load (alternating runs) and takes
-//! int8 only when it is at least 10 % faster, because int8 is not always faster on a CPU (tract
-//! runs QDQ convolutions through float kernels) and f32 is the reference.
+//! one; [`VariantChoice::Auto`] picks one from the CPU's instruction set and the measurements
+//! the manifest records for it ([`crate::variant`]), the same on every boot; only the graph that
+//! runs is loaded. [`VariantChoice::Timed`] times both at load instead, when the host asks.
 
 use crate::frame::FrameView;
 use crate::meta::ScanMeta;
 use crate::model::bundle::{Bundle, BundleError, Manifest};
 use crate::model::spec::ModelSpec;
-use crate::postprocess::{FrameMapper, PostprocessError, PostprocessOptions, ProbStats};
+use crate::postprocess::{
+    FrameMapper, PostprocessError, PostprocessOptions, Postprocessor, ProbStats,
+};
 use crate::preprocess::{Geometry, PreprocessError, PreprocessOptions, Preprocessor, Roi};
 use crate::prompt::{PromptAttrs, PromptKind};
 use crate::raster::Mask;
 use crate::structure::Structure;
+use crate::variant::{Choice, CpuClass, Measured};
 use crate::vocab::{Tokenizer, VocabError};
 use std::collections::HashMap;
 use std::path::Path;
@@ -47,23 +50,19 @@ pub const ROLE_IMAGE_INT8: &str = "image_int8";
 
 type Plan = Arc<TypedRunnableModel>;
 
-/// Which image graph runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Variant {
-    /// Float32.
-    F32,
-    /// Static QDQ int8.
-    Int8,
-}
+pub use crate::variant::{INT8_MIN_GAIN, Variant};
 
 /// How the engine picks its [`Variant`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum VariantChoice {
-    /// Time both (when the bundle has int8) and take int8 only when it is at least
-    /// [`INT8_MIN_GAIN`] faster.
+    /// From the CPU's class and the manifest's measurements for it ([`crate::variant::choose`]):
+    /// deterministic, nothing timed at load.
     #[default]
     Auto,
+    /// Time both at load (alternating runs, [`EngineOptions::auto_trials`] each) and take int8
+    /// only when it is at least [`INT8_MIN_GAIN`] faster: the machine's load at that moment
+    /// decides, so only when the host asks.
+    Timed,
     /// Float32 always.
     F32,
     /// Int8 (an error if the bundle has none).
@@ -81,7 +80,7 @@ pub struct EngineOptions {
     pub largest_component: bool,
     /// Fill holes inside each mask.
     pub fill_holes: bool,
-    /// Timed runs per variant when choosing automatically (alternating, after one warm-up each).
+    /// Timed runs per variant with [`VariantChoice::Timed`] (alternating, after one warm-up each).
     pub auto_trials: usize,
     /// Threads one frame's matrix products may use (tract's multithreaded kernels), 1 to 64.
     /// Engines cloned with [`Engine::try_clone`] share the pool.
@@ -285,11 +284,14 @@ pub struct Engine {
     text: Plan,
     image: Plan,
     variant: Variant,
+    variant_reason: Arc<str>,
     cache: PromptCache,
     pre: Preprocessor,
     pre_opts: PreprocessOptions,
     post_opts: PostprocessOptions,
     mapper: FrameMapper,
+    post: Postprocessor,
+    clean: Option<Mask>,
     options: EngineOptions,
     executor: Executor,
     input: Vec<u8>,
@@ -385,41 +387,8 @@ impl Engine {
         let tokenizer = Tokenizer::new(bundle.vocab().clone(), spec.text.max_len);
         let executor = executor(options.threads)?;
         let text = plan(bundle.file(ROLE_TEXT)?, "loading the text graph")?;
-        let f32_plan = plan(bundle.file(ROLE_IMAGE)?, "loading the image graph")?;
-        let int8_plan = match bundle.file(ROLE_IMAGE_INT8) {
-            Ok(bytes) if options.variant != VariantChoice::F32 => {
-                Some(plan(bytes, "loading the int8 image graph")?)
-            }
-            Ok(_) => None,
-            Err(BundleError::NoRole(_)) if options.variant == VariantChoice::Int8 => {
-                return Err(EngineError::NoInt8);
-            }
-            Err(BundleError::NoRole(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
-        let (image, variant) = match (options.variant, int8_plan) {
-            (VariantChoice::Int8, Some(p)) => (p, Variant::Int8),
-            (VariantChoice::Auto, Some(p)) => {
-                let (t32, t8) =
-                    time_variants(spec, [&f32_plan, &p], &executor, options.auto_trials)?;
-                let int8 = prefer_int8(t32, t8);
-                log::info!(
-                    "{}: image graph f32 {:.2} ms, int8 {:.2} ms per frame (medians of {} \
-                     alternating runs); using {}",
-                    m.name,
-                    t32.as_secs_f64() * 1e3,
-                    t8.as_secs_f64() * 1e3,
-                    options.auto_trials.max(1),
-                    if int8 { "int8" } else { "f32" }
-                );
-                if int8 {
-                    (p, Variant::Int8)
-                } else {
-                    (f32_plan, Variant::F32)
-                }
-            }
-            _ => (f32_plan, Variant::F32),
-        };
+        let (image, choice) = load_image(bundle, spec, &options, &executor)?;
+        log::info!("{} {}: image graph {}", m.name, m.version, choice.reason);
         let pre_opts = PreprocessOptions {
             fit: spec.input.fit,
             ..Default::default()
@@ -428,7 +397,8 @@ impl Engine {
             tokenizer,
             text,
             image,
-            variant,
+            variant: choice.variant,
+            variant_reason: choice.reason.into(),
             cache: PromptCache::new(options.prompt_cache),
             pre: Preprocessor::new(spec.input.width, spec.input.height),
             pre_opts,
@@ -438,6 +408,8 @@ impl Engine {
                 fill_holes: options.fill_holes,
             },
             mapper: FrameMapper::default(),
+            post: Postprocessor::new(),
+            clean: None,
             input: Vec::new(),
             executor,
             options,
@@ -455,11 +427,14 @@ impl Engine {
             text: Arc::clone(&self.text),
             image: Arc::clone(&self.image),
             variant: self.variant,
+            variant_reason: Arc::clone(&self.variant_reason),
             cache: PromptCache::new(self.options.prompt_cache),
             pre: Preprocessor::new(self.spec().input.width, self.spec().input.height),
             pre_opts: self.pre_opts,
             post_opts: self.post_opts,
             mapper: FrameMapper::default(),
+            post: Postprocessor::new(),
+            clean: None,
             options: self.options.clone(),
             executor: self.executor.clone(),
             input: Vec::new(),
@@ -479,6 +454,11 @@ impl Engine {
     /// The image graph in use.
     pub fn variant(&self) -> Variant {
         self.variant
+    }
+
+    /// Why [`Engine::variant`] was chosen, in one sentence.
+    pub fn variant_reason(&self) -> &str {
+        &self.variant_reason
     }
 
     /// Prompt cache counters.
@@ -600,8 +580,13 @@ impl Engine {
                 threshold: thresholds[k],
                 ..self.post_opts
             };
-            let (clean, stats) = crate::postprocess::postprocess(plane, w, h, &opts)?;
-            let mask = self.mapper.map(plane, &clean, &geometry, opts.threshold)?;
+            // The model-size mask is reused from frame to frame (no allocation once made).
+            let clean = match &mut self.clean {
+                Some(m) => m,
+                slot => slot.insert(Mask::zeros(w, h).map_err(PostprocessError::from)?),
+            };
+            let stats = self.post.run_into(plane, w, h, &opts, clean)?;
+            let mask = self.mapper.map(plane, clean, &geometry, opts.threshold)?;
             out.push(StructureResult {
                 structure: *s,
                 prompt: p.clone(),
@@ -710,15 +695,93 @@ impl Engine {
     }
 }
 
-/// Int8 is kept only when it is clearly faster: at least [`INT8_MIN_GAIN`] below f32's time.
-/// f32 is the reference the model was validated in, so a tie or a gain within timing noise
-/// keeps it.
-fn prefer_int8(t32: Duration, t8: Duration) -> bool {
-    t8.as_secs_f64() < t32.as_secs_f64() * (1.0 - INT8_MIN_GAIN)
+/// The image graph `options` asks for, loaded, and why it was chosen.
+fn load_image(
+    bundle: &Bundle,
+    spec: &ModelSpec,
+    options: &EngineOptions,
+    executor: &Executor,
+) -> Result<(Plan, Choice), EngineError> {
+    let int8_bytes = match bundle.file(ROLE_IMAGE_INT8) {
+        Ok(b) => Some(b),
+        Err(BundleError::NoRole(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let load = |variant: Variant| match (variant, int8_bytes) {
+        (Variant::Int8, Some(b)) => plan(b, "loading the int8 image graph"),
+        (Variant::Int8, None) => Err(EngineError::NoInt8),
+        (Variant::F32, _) => plan(bundle.file(ROLE_IMAGE)?, "loading the image graph"),
+    };
+    let forced = |variant: Variant| Choice {
+        variant,
+        reason: format!("{}: asked for by the host", variant.name()),
+    };
+    let choice = match options.variant {
+        VariantChoice::F32 => forced(Variant::F32),
+        VariantChoice::Int8 => forced(Variant::Int8),
+        VariantChoice::Auto => crate::variant::choose(
+            CpuClass::detect(),
+            int8_bytes.is_some(),
+            &crate::variant::recorded(&bundle.manifest().quantization),
+        ),
+        VariantChoice::Timed if int8_bytes.is_none() => {
+            crate::variant::choose(CpuClass::detect(), false, &[])
+        }
+        VariantChoice::Timed => {
+            let (p32, p8) = (load(Variant::F32)?, load(Variant::Int8)?);
+            let (t32, t8) = time_variants(spec, [&p32, &p8], executor, options.auto_trials)?;
+            let (t32, t8) = (t32.as_secs_f64() * 1e3, t8.as_secs_f64() * 1e3);
+            let int8 = crate::variant::prefer_int8(t32, t8);
+            let reason = format!(
+                "{}: timed at load, int8 {t8:.2} ms vs f32 {t32:.2} ms (medians of {} \
+                 alternating runs)",
+                if int8 { "int8" } else { "f32" },
+                options.auto_trials.max(1)
+            );
+            let (p, variant) = if int8 {
+                (p8, Variant::Int8)
+            } else {
+                (p32, Variant::F32)
+            };
+            return Ok((p, Choice { variant, reason }));
+        }
+    };
+    Ok((load(choice.variant)?, choice))
 }
 
-/// Smallest relative gain for which [`VariantChoice::Auto`] takes the int8 graph.
-pub const INT8_MIN_GAIN: f64 = 0.10;
+/// Both image graphs of `bundle` timed on this machine (one thread, alternating runs,
+/// `trials` each after a warm-up): the measurement export records in the manifest for this
+/// CPU's class ([`crate::variant`]).
+pub fn measure_variants(bundle: &Bundle, trials: usize) -> Result<Measured, EngineError> {
+    let spec = &bundle.manifest().spec;
+    let p32 = plan(bundle.file(ROLE_IMAGE)?, "loading the image graph")?;
+    let p8 = match bundle.file(ROLE_IMAGE_INT8) {
+        Ok(b) => plan(b, "loading the int8 image graph")?,
+        Err(BundleError::NoRole(_)) => return Err(EngineError::NoInt8),
+        Err(e) => return Err(e.into()),
+    };
+    let (t32, t8) = time_variants(spec, [&p32, &p8], &Executor::SingleThread, trials)?;
+    Ok(Measured {
+        cpu: CpuClass::detect().name().into(),
+        f32_ms: t32.as_secs_f64() * 1e3,
+        int8_ms: t8.as_secs_f64() * 1e3,
+        cpu_model: cpu_model(),
+        threads: 1,
+    })
+}
+
+/// The CPU's model name from `/proc/cpuinfo` where there is one ("unknown" elsewhere).
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name") || l.starts_with("Model"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
 
 /// Median times of two image graphs, run alternately (a, b, a, b, …, after one warm-up each) so
 /// that a burst of load on a shared machine hits both alike.
@@ -770,15 +833,6 @@ fn time_image(spec: &ModelSpec, plan: &Plan, executor: &Executor) -> Result<Dura
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn int8_needs_a_clear_gain() {
-        let ms = Duration::from_micros;
-        assert!(!prefer_int8(ms(10_000), ms(10_000)));
-        assert!(!prefer_int8(ms(10_000), ms(9_500)), "5 % is within noise");
-        assert!(prefer_int8(ms(10_000), ms(8_500)));
-        assert!(!prefer_int8(ms(10_000), ms(15_000)));
-    }
 
     #[test]
     fn cache_evicts_the_least_recently_used() {

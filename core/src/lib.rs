@@ -8,14 +8,11 @@
 //! - [`frame`]: borrowed scanner frame buffers (GRAY8/16, RGB, BGRA, strides) and grey conversion.
 //! - [`preprocess`]: frame → model input (ROI, stretch or letterbox, antialiased resampling).
 //! - [`postprocess`]: logits → clean mask at frame resolution, with probability statistics.
-//! - [`shape`]: shape words from mask geometry (for shape prompts).
-//! - [`data`]: streaming dataset readers (seed layout, raw CAMUS NIfTI and MetaImage).
-//! - [`metrics`]: dice, IoU, Hausdorff and HD95, and mean ± std summaries.
 //! - [`measure`]: areas, LV long axis and volumes, EF, ED/ES detection, stream measurements.
 //! - [`model`]: the deployable student as data ([`model::spec::ModelSpec`]) and model bundles.
 //! - [`engine`]: a bundle loaded into tract plans; `segment(frame, meta, structures)`.
+//! - [`variant`]: which image graph (f32 or int8) runs, from the CPU and the manifest.
 //! - [`stream`]: the real-time loop (bounded queue, drop policy, workers, in-order results).
-//! - `dicom` (feature `dicom`): US and US Multi-frame DICOM files → frames + [`ScanMeta`].
 #![deny(missing_docs)]
 
 pub mod engine;
@@ -31,6 +28,7 @@ pub mod raster;
 pub mod stream;
 pub mod structure;
 pub mod threads;
+pub mod variant;
 pub mod vocab;
 
 pub use meta::{ImageQuality, Phase, PixelSpacing, ScanMeta, Sex, View};

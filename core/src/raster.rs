@@ -171,6 +171,39 @@ impl Mask {
         })
     }
 
+    /// A mask from values the caller guarantees to be 0 or 1 (checked in debug builds only):
+    /// for the crate's own kernels, which build 0/1 buffers by construction and should not pay
+    /// for a second pass over them.
+    pub(crate) fn from_binary(
+        width: usize,
+        height: usize,
+        data: Vec<u8>,
+    ) -> Result<Self, RasterError> {
+        check_size(width, height, data.len())?;
+        debug_assert!(data.iter().all(|&v| v <= 1), "mask values must be 0 or 1");
+        Ok(Self {
+            width,
+            height,
+            data,
+        })
+    }
+
+    /// Make this mask an empty `width × height` one, keeping its buffer (no allocation once the
+    /// buffer is large enough).
+    pub(crate) fn reset(&mut self, width: usize, height: usize) -> Result<(), RasterError> {
+        check_size(width, height, width.saturating_mul(height))?;
+        self.data.clear();
+        self.data.resize(width * height, 0);
+        self.width = width;
+        self.height = height;
+        Ok(())
+    }
+
+    /// The values, mutable, for the crate's kernels; they must leave only 0 and 1.
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
     /// Width in pixels.
     pub fn width(&self) -> usize {
         self.width

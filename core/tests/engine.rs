@@ -186,6 +186,61 @@ fn the_text_graph_runs_once_per_distinct_prompt() {
 }
 
 #[test]
+fn auto_follows_the_manifests_measurement_for_this_cpu_and_timed_times() {
+    use synboost_core::model::bundle::Bundle;
+    use synboost_core::variant::{CpuClass, Measured};
+    let spec = small_spec();
+    let (dir, _) = bundle(&spec, 25, true);
+    let cpu = CpuClass::detect();
+    let first = Engine::open(dir.path(), opts(VariantChoice::Auto)).unwrap();
+    assert!(
+        first.variant_reason().contains("no int8 measurement"),
+        "{}",
+        first.variant_reason()
+    );
+    assert_eq!(first.variant(), Variant::F32, "{}", first.variant_reason());
+    for (f32_ms, int8_ms, want) in [
+        (10.0, 5.0, Variant::Int8),
+        (10.0, 9.9, Variant::F32),
+        (4.0, 3.0, Variant::Int8),
+    ] {
+        let m = Measured {
+            cpu: cpu.name().into(),
+            f32_ms,
+            int8_ms,
+            cpu_model: "test".into(),
+            threads: 1,
+        };
+        let manifest = Bundle::record_measurement(dir.path(), &m).unwrap();
+        // One entry per class: a new measurement replaces the old.
+        assert_eq!(
+            manifest.quantization["image_int8"]["measured"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        for _ in 0..2 {
+            let e = Engine::open(dir.path(), opts(VariantChoice::Auto)).unwrap();
+            assert_eq!(e.variant(), want, "{}", e.variant_reason());
+            assert!(
+                e.variant_reason().contains(cpu.name()),
+                "{}",
+                e.variant_reason()
+            );
+        }
+    }
+    let e = Engine::open(dir.path(), opts(VariantChoice::Timed)).unwrap();
+    assert!(
+        e.variant_reason().contains("timed at load"),
+        "{}",
+        e.variant_reason()
+    );
+    let e = Engine::open(dir.path(), opts(VariantChoice::F32)).unwrap();
+    assert_eq!(e.variant_reason(), "f32: asked for by the host");
+}
+
+#[test]
 fn int8_variant_loads_and_agrees_mostly_with_f32() {
     let spec = small_spec();
     let (dir, _) = bundle(&spec, 24, true);

@@ -13,13 +13,18 @@
 //! | `dec.{j}.dw` | depthwise output of decoder stage `j` (the 1×1 input) |
 //! | `dec.{j}.out` | ReLU(upsampled FiLM(1×1 conv) + lateral skip), the output of stage `j` |
 //!
-//! Each point becomes `QuantizeLinear → DequantizeLinear` in the int8 graph, and every
-//! convolution reads `DequantizeLinear(int8 weights, per-channel scales)` and an int32 bias with
-//! scale `s_input · s_weight`. The logits stay float. [`FakeQuant`] applies exactly this rounding
-//! inside the plain-Rust reference, which is how the int8 graph is checked.
+//! Each point is a tensor of u8 codes in the int8 graph; convolutions use per-channel s8
+//! weights and an int32 bias with scale `s_input · s_weight`. The logits stay float.
+//! [`FakeQuant`] applies this rounding inside the plain-Rust reference, which is how the int8
+//! graph is checked.
 //!
 //! Ranges are the minimum and maximum seen over the calibration frames, widened to include 0 (so
-//! that 0 and ReLU's floor are exact).
+//! that 0 and ReLU's floor are exact). The `input` point is the frame's own grid
+//! ([`ActQuant::of_frames`]) when the normalisation allows it.
+//!
+//! The int8 graph ([`crate::onnx::image_model_int8`]) computes each convolution in integers and
+//! rounds at the same points; its requantisation is fixed-point, so a value within a rounding
+//! error of a code boundary may land one code from [`FakeQuant`]'s.
 
 use crate::onnx::Weights;
 use crate::reference::Tensor4;
@@ -126,6 +131,18 @@ pub fn input_point(spec: &ModelSpec, conv: &str) -> Option<String> {
 }
 
 impl ActQuant {
+    /// The grid the frame's own u8 codes are on after normalisation `(f/255 − mean)/std`:
+    /// scale `1/(255·std)`, zero point `255·mean`, when that is a whole code in 0..=255 (so the
+    /// quantised input is the frame itself, exactly); `None` otherwise.
+    pub fn of_frames(mean: f32, std: f32) -> Option<Self> {
+        let z = 255.0 * mean;
+        let whole = (z - z.round()).abs() <= 1e-3 && (0.0..=255.0).contains(&z.round());
+        (whole && std > 0.0 && std.is_finite()).then(|| Self {
+            scale: 1.0 / (255.0 * std),
+            zero_point: z.round() as u8,
+        })
+    }
+
     /// Parameters covering `range` (widened to include 0) with 256 codes.
     pub fn from_range(r: Range) -> Self {
         let (lo, hi) = (r.min.min(0.0), r.max.max(0.0));
@@ -202,6 +219,10 @@ impl Quantization {
                 });
             }
             points.insert(p, ActQuant::from_range(r));
+        }
+        // The normalised frame needs no calibration when its grid is the frame's codes.
+        if let Some(a) = ActQuant::of_frames(spec.input.mean, spec.input.std) {
+            points.insert("input".into(), a);
         }
         Ok(Self { points })
     }

@@ -2,7 +2,7 @@
 //! ranges are given, the static-QDQ int8 image graph, with a manifest that records how each
 //! variant was quantised.
 
-use crate::onnx::{OnnxError, Weights, image_model, image_model_int8, text_model};
+use crate::onnx::{Int8Form, OnnxError, Weights, image_model, image_model_int8_as, text_model};
 use crate::quant::{Calibration, QuantError, Quantization};
 use std::path::Path;
 use synboost_core::model::bundle::{Bundle, BundleError, Manifest, PromptSettings, VocabRecord};
@@ -28,6 +28,8 @@ pub struct BundleInfo {
     pub provenance: serde_json::Value,
     /// Validation metrics.
     pub metrics: serde_json::Value,
+    /// How the int8 graph is written (when there is one).
+    pub int8_form: Int8Form,
 }
 
 impl BundleInfo {
@@ -48,6 +50,7 @@ impl BundleInfo {
             },
             provenance: serde_json::json!({}),
             metrics: serde_json::json!({}),
+            int8_form: Int8Form::Qdq,
         }
     }
 }
@@ -141,14 +144,15 @@ pub fn write_student_bundle(
     let int8;
     if let Some(cal) = calibration {
         let q = Quantization::from_calibration(spec, cal)?;
-        int8 = image_model_int8(spec, weights, &q)?;
+        int8 = image_model_int8_as(spec, weights, &q, info.int8_form)?;
         files.push(("image_int8", "image_int8.onnx", &int8));
         quantization["image_int8"] = serde_json::json!({
             "dtype": "int8",
-            "format": "static QDQ (QuantizeLinear/DequantizeLinear), ONNX opset 17",
+            "format": info.int8_form.describe(),
+            "form": info.int8_form,
             "weights": "s8, symmetric, per output channel (codes -127..127)",
             "biases": "s32, scale = input scale × weight scale",
-            "activations": "u8, asymmetric, per tensor, min/max over the calibration frames",
+            "activations": "u8, asymmetric, per tensor, min/max over the calibration frames; the input on the frame's own grid",
             "calibration_frames": cal.frames,
             "points": serde_json::to_value(&q.points).map_err(|e| ExportError::Json(e.to_string()))?,
         });

@@ -6,7 +6,10 @@ use synboost_core::model::spec::ModelSpec;
 use synboost_core::{
     PromptAttrs, PromptKind, PromptScheme, Structure, Tokenizer, View, Vocab, Wording,
 };
-use synboost_export::onnx::{OnnxError, image_model, image_model_int8, random_weights, text_model};
+use synboost_export::onnx::{
+    Int8Form, OnnxError, image_model, image_model_int8, image_model_int8_as, random_weights,
+    text_model,
+};
 use synboost_export::quant::{Calibration, FakeQuant, Quantization};
 use synboost_export::reference::{image_forward, image_forward_hooked, text_forward};
 use tract_onnx::prelude::*;
@@ -190,6 +193,11 @@ fn onnx_checker_accepts_the_graphs() {
         )
         .unwrap();
         std::fs::write(
+            dir.path().join(format!("image_integer_{k}.onnx")),
+            image_model_int8_as(spec, &w, &q, Int8Form::Integer).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
             dir.path().join(format!("text{k}.onnx")),
             text_model(spec, &w).unwrap(),
         )
@@ -202,7 +210,7 @@ fn onnx_checker_accepts_the_graphs() {
     }
     let script = "import onnx, glob, sys\n\
                   files = sorted(glob.glob(sys.argv[1] + '/*.onnx'))\n\
-                  assert len(files) == 6, files\n\
+                  assert len(files) == 8, files\n\
                   [onnx.checker.check_model(onnx.load(f), full_check=True) for f in files]\n\
                   print('checked', len(files))";
     let out = std::process::Command::new("python3")
@@ -215,7 +223,7 @@ fn onnx_checker_accepts_the_graphs() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("checked 6"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("checked 8"));
 }
 
 /// Conditioning vectors for the three structures (random but fixed) and calibration over
@@ -249,10 +257,10 @@ fn calibrate(
     (Quantization::from_calibration(spec, &cal).unwrap(), conds)
 }
 
-fn int8_check(spec: &ModelSpec, seed: u64) {
+fn int8_check(spec: &ModelSpec, seed: u64, form: Int8Form) {
     let w = random_weights(spec, seed);
     let (q, conds) = calibrate(spec, &w, 4);
-    let bytes = image_model_int8(spec, &w, &q).unwrap();
+    let bytes = image_model_int8_as(spec, &w, &q, form).unwrap();
     let f = frame(spec);
     let wq = q.fake_quant_weights(spec, &w).unwrap();
     let want = image_forward_hooked(spec, &wq, &f, &conds, &mut FakeQuant(&q));
@@ -296,7 +304,7 @@ fn int8_check(spec: &ModelSpec, seed: u64) {
         .count() as f64
         / got.len() as f64;
     println!(
-        "int8 seed {seed}: tract vs fake-quant reference max {d:e} mean {mean_d:e}, {:.4}% beyond one calibrated step at the logits ({bound:e}); vs float max {dq:e} (logits up to {spread:.3})",
+        "int8 {form:?} seed {seed}: tract vs fake-quant reference max {d:e} mean {mean_d:e}, {:.4}% beyond one calibrated step at the logits ({bound:e}); vs float max {dq:e} (logits up to {spread:.3})",
         beyond * 100.0
     );
     // Tract and the reference accumulate in different orders, so a value sitting on a rounding
@@ -315,8 +323,10 @@ fn int8_check(spec: &ModelSpec, seed: u64) {
 
 #[test]
 fn int8_small_student_matches_fake_quant_reference() {
-    int8_check(&small_spec(), 11);
-    int8_check(&small_spec(), 12);
+    for form in [Int8Form::Qdq, Int8Form::Integer] {
+        int8_check(&small_spec(), 11, form);
+        int8_check(&small_spec(), 12, form);
+    }
 }
 
 #[test]
@@ -325,5 +335,6 @@ fn int8_default_student_matches_fake_quant_reference() {
         synboost_core::Vocab::builtin().len(),
         Tokenizer::DEFAULT_MAX_LEN,
     );
-    int8_check(&spec, 13);
+    int8_check(&spec, 13, Int8Form::Qdq);
+    int8_check(&spec, 13, Int8Form::Integer);
 }

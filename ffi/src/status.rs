@@ -210,6 +210,37 @@ pub(crate) unsafe fn read_sized<'a, T: Sized>(p: *const T, what: &str) -> Result
     Ok(unsafe { &*p })
 }
 
+/// Fill a struct the caller passed with `value`, as much of it as the caller's `struct_size`
+/// holds: a host compiled against an older header (a shorter struct, at least `min` bytes: the
+/// first version's size) gets the fields it knows, the newer ones are left out; its
+/// `struct_size` is kept.
+///
+/// # Safety
+/// `p` is NULL or points to a writable struct of `struct_size` bytes whose first field is a
+/// `u32` struct size, laid out as a prefix of `T`.
+pub(crate) unsafe fn write_prefix<T: Sized>(
+    p: *mut T,
+    what: &str,
+    min: usize,
+    value: &T,
+) -> Result<()> {
+    if p.is_null() {
+        return Err(Error::null(what));
+    }
+    // SAFETY: non-null and, per the contract, at least 4 readable bytes for struct_size.
+    let size = unsafe { std::ptr::read_unaligned(p.cast::<u32>()) };
+    check_size(what, size, min)?;
+    let n = (size as usize).min(std::mem::size_of::<T>());
+    // SAFETY: `value` is a whole T (n ≤ its size) and the caller's struct has `size ≥ n`
+    // writable bytes; the regions are distinct (value is ours). The first 4 bytes written are
+    // then restored to the caller's struct_size.
+    unsafe {
+        std::ptr::copy_nonoverlapping((value as *const T).cast::<u8>(), p.cast::<u8>(), n);
+        std::ptr::write_unaligned(p.cast::<u32>(), size);
+    }
+    Ok(())
+}
+
 /// Borrow a struct the caller wants filled, checking pointer and `struct_size`.
 ///
 /// # Safety

@@ -394,8 +394,9 @@ static void test_engine(sb_engine *e) {
     CHECK(info.name != NULL && strcmp(info.name, "random-student") == 0);
     CHECK(info.version != NULL && strlen(info.version) > 0);
     CHECK(info.licence != NULL && strlen(info.licence) > 0);
-    printf("engine: %s %s (%s), %ux%u, variant %u\n", info.name, info.version, info.licence,
-           info.input_width, info.input_height, info.variant);
+    CHECK(info.variant_reason != NULL && strncmp(info.variant_reason, "f32: ", 5) == 0);
+    printf("engine: %s %s (%s), %ux%u, variant %u (%s)\n", info.name, info.version, info.licence,
+           info.input_width, info.input_height, info.variant, info.variant_reason);
 
     CHECK_STATUS(sb_engine_get_info(NULL, &info), SB_ERR_NULL);
     CHECK_STATUS(sb_engine_get_info(e, NULL), SB_ERR_NULL);

@@ -4,6 +4,7 @@
 //! synboost-train fit    --strategy real|synthetic|pt-ft|mixed --out RUN [--camus DIR] [--synthetic phantom:N|DIR] ...
 //! synboost-train eval   --run RUN [--camus DIR] [--split val] [--prompts p0,p3] [--out REPORT_DIR]
 //! synboost-train export --run RUN --out BUNDLE [--tar FILE] [--calibration-frames N]
+//! synboost-train requantize --bundle BUNDLE --out BUNDLE2 [--calibration-frames N]  (int8 anew, same weights)
 //! synboost-train rescore --bundle BUNDLE --version V --reason TEXT   (same weights, new scores)
 //! synboost-train fingerprint [--data camus] [--split train,val]       (what scores are made on)
 //! synboost-train sdm-train  --data camus|phantom:N|DIR --out SDM_RUN [--size tiny|small|large] [--steps N]
@@ -44,6 +45,9 @@ enum Command {
     Eval(cmd::eval::EvalArgs),
     /// Export a run's best weights as a model bundle (f32 and calibrated int8).
     Export(cmd::export::ExportArgs),
+    /// Write a bundle again with its int8 variant calibrated and written anew from the
+    /// bundle's own float weights (no training run needed), both variants scored on val.
+    Requantize(cmd::requantize::RequantizeArgs),
     /// Build every model shape (student; teachers tiny, small and paper) and print their
     /// parameters and FLOPs per frame next to the seed paper's counts.
     Models {
@@ -81,6 +85,7 @@ fn main() -> Result<()> {
         Command::Fit(a) => cmd::fit::fit(a),
         Command::Eval(a) => cmd::eval::eval(a),
         Command::Export(a) => cmd::export::export(a),
+        Command::Requantize(a) => cmd::requantize::requantize(a),
         Command::Models { no_paper } => cmd::models::models(!no_paper),
         Command::SdmTrain(a) => cmd::sdm::sdm_train(a),
         Command::SdmSample(a) => cmd::sdm::sdm_sample(a),

@@ -57,8 +57,8 @@ fn row_stream_stop_mode_2() {
 }
 
 #[test]
-fn row_engine_options_variant_3() {
-    options_refused(|o| o.variant = 3, "SB_VARIANT_");
+fn row_engine_options_variant_4() {
+    options_refused(|o| o.variant = 4, "SB_VARIANT_");
 }
 
 #[test]

@@ -59,7 +59,7 @@
 //! | 4 | `meta_{view_3,phase_3,sex_3,quality_4}` | `sb_meta` enums | `SB_ERR_INVALID` |
 //! | 4 | `stream_config_policy_3`, `stream_config_structures_8` | `sb_stream_start` | `SB_ERR_INVALID` |
 //! | 4 | `stream_stop_mode_2` | `sb_stream_stop(s, 2 / u32::MAX)` | `SB_ERR_INVALID`, stream still runs |
-//! | 4 | `engine_options_variant_3`, `_largest_component_2`, `_fill_holes_2` | `sb_engine_open` | `SB_ERR_INVALID` |
+//! | 4 | `engine_options_variant_4`, `_largest_component_2`, `_fill_holes_2` | `sb_engine_open` | `SB_ERR_INVALID` |
 //! | 4 | `set_log_callback_level_out_of_range` | `max_level` 6, `u32::MAX` | `SB_ERR_INVALID` |
 //! | 4 | `engine_segment_structures_{8,all_bits}` | `structures` 8, `0xFFFF_FFFF` | `SB_ERR_INVALID` |
 //! | 5 | `struct_size_{frame,meta,engine_options,stream_config}` | `struct_size` 0, 4, `sizeof − 1` | `SB_ERR_INVALID`, `*out` NULL; larger: `SB_OK` |

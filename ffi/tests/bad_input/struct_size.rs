@@ -88,13 +88,56 @@ fn row_struct_size_stream_config() {
 #[test]
 fn row_struct_size_engine_info() {
     let (_g, e) = engine();
-    out_struct_rows("sb_engine_get_info", "sb_engine_info", SB_OK, |p| {
+    let call = |p: *mut sb_engine_info| {
         let st = unsafe { sb_engine_get_info(e, p) };
         if st < 0 {
             assert_eq!(engine_error(e), last_error());
         }
         st
-    });
+    };
+    // Below the first version's struct (up to `licence`): refused, nothing written.
+    let v1 = std::mem::offset_of!(sb_engine_info, variant_reason) as u32;
+    for size in [0, 4, v1 - 1] {
+        let mut v = filled::<sb_engine_info>(size);
+        let msg = expect_err(call(v.as_mut_ptr()), SB_ERR_INVALID, "sb_engine_get_info");
+        assert!(
+            msg.contains(&format!("sb_engine_info.struct_size is {size}")),
+            "{msg}"
+        );
+        assert!(
+            bytes(&v)[4..].iter().all(|&b| b == FILL),
+            "refused struct written"
+        );
+    }
+    // A host built against the first header: its fields written, not one byte more.
+    let mut old = filled::<sb_engine_info>(v1);
+    assert_eq!(call(old.as_mut_ptr()), SB_OK, "{}", last_error());
+    assert_eq!(&bytes(&old)[..4], v1.to_ne_bytes());
+    assert!(
+        bytes(&old)[v1 as usize..].iter().all(|&b| b == FILL),
+        "wrote past an old host's struct"
+    );
+    let info = unsafe { old.assume_init_ref() };
+    assert!(!info.licence.is_null() && !info.name.is_null());
+    // This header's struct and a larger one: everything, the reason included.
+    let n = size_of::<sb_engine_info>() as u32;
+    let mut cur = filled::<sb_engine_info>(n);
+    assert_eq!(call(cur.as_mut_ptr()), SB_OK);
+    let info = unsafe { cur.assume_init_ref() };
+    let reason = unsafe { std::ffi::CStr::from_ptr(info.variant_reason) };
+    let reason = reason.to_str().unwrap();
+    assert!(
+        reason.starts_with("f32: ") || reason.starts_with("int8: "),
+        "{reason:?}"
+    );
+    let big_size = size_of::<Larger<sb_engine_info>>() as u32;
+    let mut big = filled::<Larger<sb_engine_info>>(big_size);
+    assert_eq!(call(big.as_mut_ptr().cast()), SB_OK);
+    assert_eq!(&bytes(&big)[..4], big_size.to_ne_bytes());
+    assert!(
+        bytes(&big)[n as usize..].iter().all(|&b| b == FILL),
+        "tail written"
+    );
 }
 
 #[test]

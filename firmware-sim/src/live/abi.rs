@@ -256,6 +256,8 @@ pub struct EngineInfo {
     pub version: String,
     /// Model licence.
     pub licence: String,
+    /// Why the variant runs.
+    pub variant_reason: String,
 }
 
 /// An open model bundle (`sb_engine`); closed on drop.
@@ -300,13 +302,20 @@ impl Engine {
             name: std::ptr::null(),
             version: std::ptr::null(),
             licence: std::ptr::null(),
+            variant_reason: std::ptr::null(),
         };
         // SAFETY: a live engine and a sized, writable struct.
         let s = unsafe { (self.api.lib.sb_engine_get_info)(self.raw, &mut i) };
         self.api.check("sb_engine_get_info", s)?;
         // SAFETY: the strings are owned by the live engine.
-        let (name, version, licence) =
-            unsafe { (owned(i.name), owned(i.version), owned(i.licence)) };
+        let (name, version, licence, variant_reason) = unsafe {
+            (
+                owned(i.name),
+                owned(i.version),
+                owned(i.licence),
+                owned(i.variant_reason),
+            )
+        };
         Ok(EngineInfo {
             variant: i.variant,
             structures: i.structures,
@@ -315,6 +324,7 @@ impl Engine {
             name,
             version,
             licence,
+            variant_reason,
         })
     }
 }

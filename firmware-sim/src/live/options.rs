@@ -2,7 +2,7 @@
 //! numbers them.
 
 use crate::live::abi::sys::{SB_POLICY_BLOCK, SB_POLICY_DROP_OLDEST, SB_POLICY_REJECT};
-use crate::live::abi::sys::{SB_VARIANT_AUTO, SB_VARIANT_F32, SB_VARIANT_INT8};
+use crate::live::abi::sys::{SB_VARIANT_AUTO, SB_VARIANT_F32, SB_VARIANT_INT8, SB_VARIANT_TIMED};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -42,9 +42,11 @@ impl Policy {
 /// Which image model the engine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Variant {
-    /// The faster of float32 and int8 (timed at load).
+    /// Chosen by the library from the CPU and the bundle's measurements (deterministic).
     #[default]
     Auto,
+    /// The faster of float32 and int8, timed at load.
+    Timed,
     /// Float32.
     F32,
     /// Int8.
@@ -56,6 +58,7 @@ impl Variant {
     pub(crate) fn c_value(self) -> u32 {
         match self {
             Variant::Auto => SB_VARIANT_AUTO,
+            Variant::Timed => SB_VARIANT_TIMED,
             Variant::F32 => SB_VARIANT_F32,
             Variant::Int8 => SB_VARIANT_INT8,
         }
@@ -65,6 +68,7 @@ impl Variant {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Variant::Auto => "auto",
+            Variant::Timed => "timed",
             Variant::F32 => "f32",
             Variant::Int8 => "int8",
         }

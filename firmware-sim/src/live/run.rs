@@ -129,6 +129,7 @@ impl Setup {
             info.input_height,
             info.licence
         );
+        log::info!("variant: {}", info.variant_reason);
         let mut cfg = api.stream_config()?;
         cfg.policy = opts.policy.c_value();
         cfg.queue_capacity = opts.queue;

@@ -3,6 +3,7 @@
 
 use super::ExportRunError;
 use crate::student::Student;
+use synboost_core::model::spec::ModelSpec;
 use synboost_core::prompt::{PromptAttrs, PromptKind, PromptScheme, Wording};
 use synboost_core::structure::Structure;
 use synboost_core::vocab::Tokenizer;
@@ -19,7 +20,23 @@ pub fn calibrate(
     source: &dyn SampleSource,
     frames: usize,
 ) -> Result<Calibration, ExportRunError> {
-    let spec = student.spec();
+    calibrate_with(student.spec(), weights, source, frames, |ids| {
+        let t = tch::Tensor::from_slice(ids).view([1, ids.len() as i64]);
+        let c = tch::no_grad(|| student.text(&t))?;
+        Ok(Vec::<f32>::try_from(c.flatten(0, -1))?)
+    })
+}
+
+/// Activation ranges of the weights of `spec` over `frames` samples of `source`, the text
+/// condition of each prompt's token ids computed by `text` (the tch student, or the plain-Rust
+/// reference when there is no run, only a bundle).
+pub fn calibrate_with(
+    spec: &ModelSpec,
+    weights: &Weights,
+    source: &dyn SampleSource,
+    frames: usize,
+    text: impl Fn(&[i64]) -> Result<Vec<f32>, ExportRunError>,
+) -> Result<Calibration, ExportRunError> {
     let tok = Tokenizer::default();
     let mut cal = Calibration::default();
     let step = (source.len() / frames.max(1)).max(1);
@@ -27,7 +44,7 @@ pub fn calibrate(
         let sample = source.load(i)?;
         let conds = Structure::ALL
             .iter()
-            .map(|&s| condition(student, &tok, &sample, s))
+            .map(|&s| condition(&tok, &sample, s).and_then(|ids| text(&ids)))
             .collect::<Result<Vec<_>, _>>()?;
         let img = &sample.image;
         if img.width() != spec.input.width || img.height() != spec.input.height {
@@ -43,17 +60,13 @@ pub fn calibrate(
     Ok(cal)
 }
 
-/// The text condition of `structure`'s richest P3 prompt for `sample`.
+/// The token ids of `structure`'s richest P3 prompt for `sample`.
 fn condition(
-    student: &Student,
     tok: &Tokenizer,
     sample: &Sample,
     structure: Structure,
-) -> Result<Vec<f32>, ExportRunError> {
+) -> Result<Vec<i64>, ExportRunError> {
     let attrs = PromptAttrs::from_meta(structure, &sample.meta);
     let (_, p) = attrs.build_richest(PromptKind::P3, Wording::Heart, PromptScheme::Camus);
-    let ids = tok.encode(&p)?.0;
-    let t = tch::Tensor::from_slice(&ids).view([1, ids.len() as i64]);
-    let c = tch::no_grad(|| student.text(&t))?;
-    Ok(Vec::<f32>::try_from(c.flatten(0, -1))?)
+    Ok(tok.encode(&p)?.0)
 }

@@ -9,16 +9,19 @@
 //! | `licence.rs` | [`licence`], [`weights_provenance`] |
 //! | `metrics.rs` | [`training_metrics`], [`bundle_val_metrics`], [`CAMUS_VAL_KEY`] |
 //! | `error.rs` | [`ExportRunError`] |
+//! | `requantize.rs` | [`requantize_bundle`]: a bundle's int8 variant made again from the bundle |
 
 mod calibration;
 mod error;
 mod licence;
 mod metrics;
+mod requantize;
 
-pub use calibration::calibrate;
+pub use calibration::{calibrate, calibrate_with};
 pub use error::ExportRunError;
 pub use licence::{licence, weights_provenance};
 pub use metrics::{CAMUS_VAL_KEY, bundle_val_metrics, training_metrics};
+pub use requantize::{RequantizeError, RequantizeOptions, requantize_bundle};
 
 use crate::checkpoint::{RunState, load_run};
 use crate::data::DataSpec;
@@ -29,6 +32,7 @@ use synboost_core::model::bundle::{Bundle, Manifest, PromptSettings};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::prompt::{PromptKind, PromptScheme, Wording};
 use synboost_core::vocab::Vocab;
+use synboost_export::onnx::Int8Form;
 use synboost_export::student::{BundleInfo, now_rfc3339, write_student_bundle};
 
 /// Patients of the phantom calibration frames when there is no camus224 folder.
@@ -54,6 +58,11 @@ pub struct ExportOptions {
     pub version: String,
     /// Prompt kinds the finished bundle is scored at on camus224 val (none: not scored).
     pub val_kinds: Vec<PromptKind>,
+    /// Time both image graphs this many times each on this machine and record the medians
+    /// for its CPU class in the manifest, which is how engines choose a variant (0: skip).
+    pub measure_trials: usize,
+    /// How the int8 graph is written.
+    pub int8_form: Int8Form,
 }
 
 /// Export the run's best weights as a bundle in `opts.out` and return its manifest; each
@@ -96,6 +105,7 @@ pub fn export_run(
         cal.as_ref().map(|c| &c.0),
     )?;
     let m = record_val_scores(opts, m, training, on_scores)?;
+    let m = measure(&opts.out, opts.measure_trials)?.unwrap_or(m);
     if let Some(t) = &opts.tar {
         Bundle::pack(&opts.out, t)?;
     }
@@ -129,11 +139,38 @@ fn bundle_info(
             "data": provenance,
         }),
         metrics: serde_json::json!({ "training": training }),
+        int8_form: opts.int8_form,
     }
 }
 
 /// With val kinds and a camus224 folder, score the written bundle on camus224 val and record
 /// the scores in its manifest beside what training saw.
+/// With an int8 variant and `trials > 0`, both image graphs of the bundle in `dir` timed on
+/// this machine and the measurement recorded for its CPU class; the amended manifest.
+pub fn measure(dir: &std::path::Path, trials: usize) -> Result<Option<Manifest>, ExportRunError> {
+    let b = Bundle::open(dir)?;
+    if trials == 0 || b.file(synboost_core::engine::ROLE_IMAGE_INT8).is_err() {
+        return Ok(None);
+    }
+    if cfg!(debug_assertions) {
+        log::warn!("a debug build's timings would mislead engines: no measurement recorded");
+        return Ok(None);
+    }
+    let m = synboost_core::engine::measure_variants(&b, trials).map_err(|source| {
+        ExportRunError::Engine {
+            dir: dir.to_path_buf(),
+            source,
+        }
+    })?;
+    log::info!(
+        "{}: image graph f32 {:.2} ms, int8 {:.2} ms (medians of {trials}, one thread); recorded",
+        m.cpu,
+        m.f32_ms,
+        m.int8_ms
+    );
+    Ok(Some(Bundle::record_measurement(dir, &m)?))
+}
+
 fn record_val_scores(
     opts: &ExportOptions,
     written: Manifest,

@@ -75,3 +75,21 @@ pub fn student_spec(size: usize, widths: Option<&str>) -> Result<ModelSpec> {
         }
     }
 }
+
+/// `--int8-form`: how the int8 graph is written.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Int8FormArg {
+    /// QuantizeLinear/DequantizeLinear pairs.
+    Qdq,
+    /// QLinearConv / ConvInteger.
+    Integer,
+}
+
+impl From<Int8FormArg> for synboost_export::onnx::Int8Form {
+    fn from(a: Int8FormArg) -> Self {
+        match a {
+            Int8FormArg::Qdq => Self::Qdq,
+            Int8FormArg::Integer => Self::Integer,
+        }
+    }
+}

@@ -7,6 +7,7 @@
 //! | `eval.rs` | `eval` |
 //! | `export.rs` | `export` |
 //! | `models.rs` | `models` |
+//! | `requantize.rs` | `requantize` |
 //! | `sdm.rs` | `sdm-train`, `sdm-sample`, `sdm-bench`, `experiment` |
 //! | `score.rs` | `rescore`, `fingerprint` |
 //! | `reseal.rs` | `reseal` |
@@ -19,6 +20,7 @@ pub mod export;
 pub mod fit;
 pub mod models;
 pub mod progress;
+pub mod requantize;
 pub mod reseal;
 pub mod score;
 pub mod sdm;

@@ -68,6 +68,35 @@ impl Bundle {
         })
     }
 
+    /// Record in the bundle directory `dir` (verified first) a measurement of both image
+    /// graphs on one CPU class ([`crate::variant::Measured`]), replacing that class's earlier
+    /// one, in `quantization.image_int8.measured`: what [`crate::variant::choose`] reads. The
+    /// model files are untouched; the bundle digest changes.
+    pub fn record_measurement(
+        dir: &Path,
+        measured: &crate::variant::Measured,
+    ) -> Result<Manifest, BundleError> {
+        Self::amend(dir, "int8 measurements", |m| {
+            let mut list = crate::variant::recorded(&m.quantization);
+            list.retain(|x| x.cpu != measured.cpu);
+            list.push(measured.clone());
+            let value = serde_json::to_value(&list).map_err(|e| BundleError::Inconsistent {
+                path: dir.join(MANIFEST),
+                message: e.to_string(),
+            })?;
+            match m.quantization.get_mut("image_int8") {
+                Some(q) if q.is_object() => {
+                    q["measured"] = value;
+                    Ok(())
+                }
+                _ => Err(BundleError::Inconsistent {
+                    path: dir.join(MANIFEST),
+                    message: "the bundle has no int8 variant to record a measurement for".into(),
+                }),
+            }
+        })
+    }
+
     /// Record new scores of the same weights as a new version of the bundle in directory `dir`
     /// (verified first): `metrics` replaces the manifest's, `version` its version, and an entry
     /// `{version, previous_version, at, reason}` (`at`: when, RFC 3339) is appended to `provenance.rescored`; the
