@@ -119,15 +119,6 @@ impl CpuClass {
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.name() == name)
     }
-
-    /// Whether the CPU has 8-bit integer dot-product instructions (for the reader: the choice
-    /// itself goes by measurements).
-    pub fn has_int8_dot(self) -> bool {
-        matches!(
-            self,
-            Self::X86Avx512Vnni | Self::X86AvxVnni | Self::Aarch64Dotprod
-        )
-    }
 }
 
 /// One measurement of both image graphs on one CPU class, as the manifest records it.

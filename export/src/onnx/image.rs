@@ -35,6 +35,17 @@ enum Act {
     Quant(String, ActQuant),
 }
 
+/// A convolution's s8 weight codes and s32 bias codes, with the grid of its input point.
+struct Codes {
+    shape: Vec<usize>,
+    cout: usize,
+    input: ActQuant,
+    weights: Vec<i8>,
+    weight_scales: Vec<f32>,
+    bias: Vec<i32>,
+    bias_scales: Vec<f32>,
+}
+
 /// Writes the image graph of one variant.
 struct Builder<'a> {
     g: Graph,
@@ -42,6 +53,15 @@ struct Builder<'a> {
     weights: &'a Weights,
     q: Option<&'a Quantization>,
     form: Int8Form,
+}
+
+impl Act {
+    /// The tensor's name.
+    fn name(self) -> String {
+        match self {
+            Act::Float(n) | Act::Quant(n, _) => n,
+        }
+    }
 }
 
 impl Builder<'_> {
@@ -100,9 +120,9 @@ impl Builder<'_> {
         Ok(Act::Quant(qx, a))
     }
 
-    /// QDQ form: the weight and bias of `conv` as `DequantizeLinear` of per-channel s8 codes
-    /// and s32 codes at scale `s_input · s_weight`.
-    fn qdq_params(&mut self, conv: &str) -> Result<(String, String), OnnxError> {
+    /// The quantised parameters of `conv`: per-channel s8 weights and s32 biases at scale
+    /// `s_input · s_weight`, `s_input` the scale of the point that feeds it.
+    fn codes(&self, conv: &str) -> Result<Codes, OnnxError> {
         let q = self.q.ok_or_else(|| OnnxError::Missing(conv.into()))?;
         let (wn, bn) = (format!("{conv}.weight"), format!("{conv}.bias"));
         let shape = self
@@ -113,7 +133,7 @@ impl Builder<'_> {
             .ok_or_else(|| OnnxError::Missing(wn.clone()))?;
         let cout = shape.first().copied().unwrap_or(1);
         let point = input_point(self.spec, conv).ok_or_else(|| OnnxError::Missing(conv.into()))?;
-        let s_in = q.get(&point)?.scale;
+        let input = q.get(&point)?;
         let w = self
             .weights
             .get(&wn)
@@ -122,15 +142,36 @@ impl Builder<'_> {
             .weights
             .get(&bn)
             .ok_or_else(|| OnnxError::Missing(bn.clone()))?;
-        let (wc, ws) = quantize_weight(w, cout);
-        let (bc, bs) = quantize_bias(b, s_in, &ws);
-        let wq = self.g.raw(
-            &format!("{wn}_quantized"),
+        let (weights, weight_scales) = quantize_weight(w, cout);
+        let (bias, bias_scales) = quantize_bias(b, input.scale, &weight_scales);
+        Ok(Codes {
+            shape,
+            cout,
+            input,
+            weights,
+            weight_scales,
+            bias,
+            bias_scales,
+        })
+    }
+
+    /// The s8 weight codes of `conv` as an initialiser.
+    fn weight_codes(&mut self, conv: &str, c: &Codes) -> String {
+        self.g.raw(
+            &format!("{conv}.weight_quantized"),
             INT8,
-            &shape,
-            wc.iter().map(|&v| v as u8).collect(),
-        );
-        let wsn = self.g.f32(&format!("{wn}_scale"), &[cout], ws);
+            &c.shape,
+            c.weights.iter().map(|&v| v as u8).collect(),
+        )
+    }
+
+    /// QDQ form: the weight and bias of `conv` as `DequantizeLinear` of per-channel s8 codes
+    /// and s32 codes at scale `s_input · s_weight`.
+    fn qdq_params(&mut self, conv: &str) -> Result<(String, String), OnnxError> {
+        let c = self.codes(conv)?;
+        let (wn, bn, cout) = (format!("{conv}.weight"), format!("{conv}.bias"), c.cout);
+        let wq = self.weight_codes(conv, &c);
+        let wsn = self.g.f32(&format!("{wn}_scale"), &[cout], c.weight_scales);
         let wz = self
             .g
             .raw(&format!("{wn}_zero_point"), INT8, &[cout], vec![0; cout]);
@@ -143,24 +184,13 @@ impl Builder<'_> {
             &format!("{bn}_quantized"),
             INT32,
             &[cout],
-            bc.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            c.bias.iter().flat_map(|v| v.to_le_bytes()).collect(),
         );
-        let bsn = self.g.f32(&format!("{bn}_scale"), &[cout], bs);
+        let bsn = self.g.f32(&format!("{bn}_scale"), &[cout], c.bias_scales);
         let bd = self
             .g
             .op("DequantizeLinear", &[&bq, &bsn], vec![attr_i("axis", 0)]);
         Ok((wd, bd))
-    }
-
-    /// Float values of `x`: a `DequantizeLinear` when it is quantised.
-    fn float(&mut self, x: Act, point: &str) -> String {
-        match x {
-            Act::Float(n) => n,
-            Act::Quant(n, a) => {
-                let (s, z) = self.grid(&format!("{point}.dq"), a);
-                self.g.op("DequantizeLinear", &[&n, &s, &z], vec![])
-            }
-        }
     }
 
     /// The convolution `conv` (square kernel `k`, padding `k/2`) of `x`, with a ReLU after it
@@ -178,9 +208,7 @@ impl Builder<'_> {
     ) -> Result<Act, OnnxError> {
         let (wn, bn) = (format!("{conv}.weight"), format!("{conv}.bias"));
         let (Some(q), Act::Quant(xn, xq)) = (self.q, x) else {
-            let xn = match x {
-                Act::Float(n) | Act::Quant(n, _) => n.clone(),
-            };
+            let xn = x.clone().name();
             let (w, b) = if self.qdq() {
                 self.qdq_params(conv)?
             } else {
@@ -201,38 +229,17 @@ impl Builder<'_> {
             };
         };
         let (xn, xq) = (xn.clone(), *xq);
-        let shape = self
-            .g
-            .shapes
-            .get(&wn)
-            .cloned()
-            .ok_or_else(|| OnnxError::Missing(wn.clone()))?;
-        let cout = shape.first().copied().unwrap_or(1);
-        let w = self
-            .weights
-            .get(&wn)
-            .ok_or_else(|| OnnxError::Missing(wn.clone()))?;
-        let b = self
-            .weights
-            .get(&bn)
-            .ok_or_else(|| OnnxError::Missing(bn.clone()))?;
+        let c = self.codes(conv)?;
         // The point the quantiser calibrated this convolution's input at must be the grid the
         // input is on.
-        let point = input_point(self.spec, conv).ok_or_else(|| OnnxError::Missing(conv.into()))?;
-        if q.get(&point)? != xq {
+        if c.input != xq {
             return Err(OnnxError::Grid {
                 conv: conv.into(),
-                point,
+                point: input_point(self.spec, conv).unwrap_or_default(),
             });
         }
-        let (wc, ws) = quantize_weight(w, cout);
-        let (bc, bs) = quantize_bias(b, xq.scale, &ws);
-        let wq = self.g.raw(
-            &format!("{wn}_quantized"),
-            INT8,
-            &shape,
-            wc.iter().map(|&v| v as u8).collect(),
-        );
+        let cout = c.cout;
+        let wq = self.weight_codes(conv, &c);
         let wz = self.g.raw(&format!("{wn}_zero_point"), INT8, &[], vec![0]);
         let xz = self.g.raw(
             &format!("{conv}.x.zero_point"),
@@ -257,12 +264,12 @@ impl Builder<'_> {
                     point: out.into(),
                 });
             }
-            let wsn = self.g.f32(&format!("{wn}_scale"), &[cout], ws);
+            let wsn = self.g.f32(&format!("{wn}_scale"), &[cout], c.weight_scales);
             let bq = self.g.raw(
                 &format!("{bn}_quantized"),
                 INT32,
                 &[cout],
-                bc.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                c.bias.iter().flat_map(|v| v.to_le_bytes()).collect(),
             );
             let xs = self.g.f32(&format!("{conv}.x.scale"), &[], vec![xq.scale]);
             let (ys, yz) = self.grid(out, yq);
@@ -277,10 +284,12 @@ impl Builder<'_> {
         let accf = self
             .g
             .op("Cast", &[&acc], vec![attr_i("to", i64::from(FLOAT))]);
+        let bias: Vec<f32> = (c.bias.iter().zip(&c.bias_scales))
+            .map(|(&v, s)| v as f32 * s)
+            .collect();
         let scale = self
             .g
-            .f32(&format!("{wn}_acc_scale"), &[1, cout, 1, 1], bs.clone());
-        let bias: Vec<f32> = bc.iter().zip(&bs).map(|(&c, s)| c as f32 * s).collect();
+            .f32(&format!("{wn}_acc_scale"), &[1, cout, 1, 1], c.bias_scales);
         let bias = self
             .g
             .f32(&format!("{bn}_dequantized"), &[1, cout, 1, 1], bias);
@@ -334,8 +343,10 @@ pub(super) fn image_graph(
         let cin = spec.decoder_in(j);
         let dw = format!("dec.{j}.dw");
         let y = b.conv(&d, &dw, 3, 1, cin as i64, false, Some(&dw))?;
-        let y = b.conv(&y, &format!("dec.{j}.pw"), 1, 1, 1, false, None)?;
-        let y = b.float(y, &format!("dec.{j}.pw"));
+        // Without an output point a convolution's result is float.
+        let y = b
+            .conv(&y, &format!("dec.{j}.pw"), 1, 1, 1, false, None)?
+            .name();
         let y = film(&mut b.g, spec, &y, j, c, s);
         let up = b.g.upsample2(&y);
         let skip = skips
@@ -343,14 +354,14 @@ pub(super) fn image_graph(
             .cloned()
             .ok_or_else(|| OnnxError::Missing(format!("enc.{}.pw.weight", n - 2 - j)))?;
         // Batch 1, broadcast over the S structures by the Add.
-        let lat = b.conv(&skip, &format!("dec.{j}.lat"), 1, 1, 1, false, None)?;
-        let lat = b.float(lat, &format!("dec.{j}.lat"));
+        let lat = b
+            .conv(&skip, &format!("dec.{j}.lat"), 1, 1, 1, false, None)?
+            .name();
         let y = b.g.op("Add", &[&up, &lat], vec![]);
         let y = b.g.op("Relu", &[&y], vec![]);
         d = b.quantize(Act::Float(y), &format!("dec.{j}.out"))?;
     }
-    let y = b.conv(&d, "head", 1, 1, 1, false, None)?;
-    let y = b.float(y, "head");
+    let y = b.conv(&d, "head", 1, 1, 1, false, None)?.name();
     b.g.upsample2(&y);
     if let Some(node) = b.g.nodes.last_mut() {
         node.output = vec!["logits".into()];

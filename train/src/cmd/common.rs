@@ -76,6 +76,20 @@ pub fn student_spec(size: usize, widths: Option<&str>) -> Result<ModelSpec> {
     }
 }
 
+/// The flags `export` and `requantize` share about the int8 variant.
+#[derive(clap::Args)]
+pub struct Int8Args {
+    /// Time both image graphs this many times each (one thread, alternating) and record the
+    /// medians for this CPU's class in the manifest, from which engines choose a variant
+    /// (0: skip).
+    #[arg(long, default_value_t = 15)]
+    pub measure_trials: usize,
+    /// How the int8 graph is written: `qdq` (quantise–dequantise pairs; what ONNX Runtime
+    /// fuses into integer kernels) or `integer` (QLinearConv / ConvInteger).
+    #[arg(long, value_enum, default_value_t = Int8FormArg::Qdq)]
+    pub int8_form: Int8FormArg,
+}
+
 /// `--int8-form`: how the int8 graph is written.
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Int8FormArg {

@@ -1,7 +1,7 @@
 //! `synboost-train export`: a run's best weights as a model bundle (the library's
 //! [`export_run`]: calibration, metrics and licence), printed as it is scored.
 
-use super::common::{Int8FormArg, parse_kinds};
+use super::common::{Int8Args, parse_kinds};
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -36,15 +36,9 @@ pub struct ExportArgs {
     /// skipped too without a camus224 folder).
     #[arg(long, default_value = "p0,p1,p2,p3")]
     pub val_prompts: String,
-    /// Time both image graphs this many times each (one thread, alternating) and record the
-    /// medians for this CPU's class in the manifest, from which engines choose a variant
-    /// (0: skip).
-    #[arg(long, default_value_t = 15)]
-    pub measure_trials: usize,
-    /// How the int8 graph is written: `qdq` (quantise–dequantise pairs; what ONNX Runtime
-    /// fuses into integer kernels) or `integer` (QLinearConv / ConvInteger).
-    #[arg(long, value_enum, default_value_t = Int8FormArg::Qdq)]
-    pub int8_form: Int8FormArg,
+    /// The int8 graph's form and the variant measurement.
+    #[command(flatten)]
+    pub int8: Int8Args,
 }
 
 /// `export`: write the bundle (and the tar), printing each variant's camus224 val table as it
@@ -63,8 +57,8 @@ pub fn export(a: ExportArgs) -> Result<()> {
         name: a.name,
         version: a.version,
         val_kinds,
-        measure_trials: a.measure_trials,
-        int8_form: a.int8_form.into(),
+        measure_trials: a.int8.measure_trials,
+        int8_form: a.int8.int8_form.into(),
     };
     let m = export_run(&opts, |_, r| println!("{}", r.table()))?;
     println!(

@@ -1,7 +1,7 @@
 //! `synboost-train requantize`: a bundle's int8 variant made again from the bundle (the
 //! library's [`requantize_bundle`]), both variants scored on camus224 val as it goes.
 
-use super::common::{Int8FormArg, parse_kinds};
+use super::common::{Int8Args, parse_kinds};
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -28,15 +28,9 @@ pub struct RequantizeArgs {
     /// Prompt kinds to score both variants at on camus224 val (`none`: skip).
     #[arg(long, default_value = "p0,p1,p2,p3")]
     pub val_prompts: String,
-    /// Time both image graphs this many times each (one thread, alternating) and record the
-    /// medians for this CPU's class in the manifest, from which engines choose a variant
-    /// (0: skip).
-    #[arg(long, default_value_t = 15)]
-    pub measure_trials: usize,
-    /// How the int8 graph is written: `qdq` (quantise–dequantise pairs; what ONNX Runtime
-    /// fuses into integer kernels) or `integer` (QLinearConv / ConvInteger).
-    #[arg(long, value_enum, default_value_t = Int8FormArg::Qdq)]
-    pub int8_form: Int8FormArg,
+    /// The int8 graph's form and the variant measurement.
+    #[command(flatten)]
+    pub int8: Int8Args,
 }
 
 /// `requantize`: write the bundle again with a fresh int8 variant, printing each variant's
@@ -53,8 +47,8 @@ pub fn requantize(a: RequantizeArgs) -> Result<()> {
         camus: a.camus,
         version: a.version,
         val_kinds,
-        measure_trials: a.measure_trials,
-        int8_form: a.int8_form.into(),
+        measure_trials: a.int8.measure_trials,
+        int8_form: a.int8.int8_form.into(),
     };
     let m = requantize_bundle(&opts, |_, r| println!("{}", r.table()))?;
     println!(
