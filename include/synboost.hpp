@@ -292,6 +292,8 @@ struct EngineInfo {
     std::string name;
     std::string version;
     std::string licence;
+    /** Why this variant was chosen ("f32: ...", "int8: ..."). */
+    std::string variant_reason;
 };
 
 /** A loaded model bundle (sb_engine). Move-only. */
@@ -367,6 +369,7 @@ public:
         out.name = detail::str(i.name);
         out.version = detail::str(i.version);
         out.licence = detail::str(i.licence);
+        out.variant_reason = detail::str(i.variant_reason);
         return out;
     }
 

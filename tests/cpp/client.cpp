@@ -150,6 +150,7 @@ void test_engine(synboost::Engine& engine) {
     CHECK(info.name == "random-student");
     CHECK(!info.version.empty() && !info.licence.empty());
     CHECK(info.variant == SB_VARIANT_F32);
+    CHECK(info.variant_reason.rfind("f32: ", 0) == 0);
     CHECK(info.structures == 7u);
     CHECK(info.input_width > 0 && info.input_height > 0);
 
@@ -379,7 +380,7 @@ int main(int argc, char** argv) {
         CHECK(msg.find("SHA-256") != std::string::npos && msg.find("image.onnx") != std::string::npos);
     }
     sb_engine_options o = synboost::Engine::default_options();
-    o.variant = 3;
+    o.variant = 4; /* one past SB_VARIANT_TIMED */
     CHECK_THROWS(synboost::Engine::open(bundle, o), SB_ERR_INVALID);
     o = synboost::Engine::default_options();
     o.struct_size = 1;
