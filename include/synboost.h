@@ -241,6 +241,19 @@ typedef uint32_t sb_variant;
  */
 #define SB_VARIANT_TIMED 3
 
+/** Which inference runtime runs the model (`SB_BACKEND_*`). */
+typedef uint32_t sb_backend;
+
+/** tract, built into this library (the default). */
+#define SB_BACKEND_TRACT 0
+
+/**
+ * ONNX Runtime 1.17 or newer, loaded from an installed `libonnxruntime` when the engine opens
+ * (`sb_engine_options.onnxruntime_library`); nothing of it is linked into this library. The
+ * same bundles, pre- and postprocessing and results; one ONNX Runtime library per process.
+ */
+#define SB_BACKEND_ONNXRUNTIME 1
+
 /** Engine settings; get the defaults from `sb_engine_options_defaults`. */
 typedef struct sb_engine_options {
     /**
@@ -268,6 +281,19 @@ typedef struct sb_engine_options {
      * workers share them.
      */
     uint32_t threads;
+    /**
+     * `SB_BACKEND_*` (default `SB_BACKEND_TRACT`). Added after the first version, as is
+     * `onnxruntime_library`: a host whose struct ends before it (`struct_size` 24) gets the
+     * defaults for both.
+     */
+    sb_backend backend;
+    /**
+     * With `SB_BACKEND_ONNXRUNTIME`: the `libonnxruntime` to load, a NUL-terminated UTF-8
+     * path borrowed for the call; NULL (default) for the path in the environment variable
+     * `SYNBOOST_ONNXRUNTIME`, else `libonnxruntime.so.1` from the loader's search path.
+     * Ignored with `SB_BACKEND_TRACT`.
+     */
+    const char *onnxruntime_library;
 } sb_engine_options;
 
 /**
@@ -275,7 +301,7 @@ typedef struct sb_engine_options {
  *
  * Sets every field, `struct_size` to sizeof(sb_engine_options) included: the variant chosen
  * at load (SB_VARIANT_AUTO), a cache of 64 prompts, largest component and hole filling on, one
- * thread.
+ * thread, the tract backend (SB_BACKEND_TRACT, `onnxruntime_library` NULL).
  *
  * @param out The caller's struct to fill; not NULL.
  * @return SB_OK;
@@ -302,10 +328,13 @@ SB_NODISCARD SB_API sb_status sb_engine_options_defaults(struct sb_engine_option
  * @return SB_OK, with `*out` the engine;
  *         SB_ERR_NULL when `path` or `out` is NULL;
  *         SB_ERR_INVALID when `path` is "" or not UTF-8, or `options` has a `struct_size`
- *         under sizeof(sb_engine_options) or a value out of its range;
+ *         that is neither sizeof(sb_engine_options) (or more) nor the first version's 24, a
+ *         value out of its range, or an `onnxruntime_library` that is "" or not UTF-8;
  *         SB_ERR_BUNDLE when the bundle is missing, unreadable, too large, corrupted or
  *         inconsistent, or SB_VARIANT_INT8 is asked of a bundle without int8;
- *         SB_ERR_MODEL when its model cannot be prepared;
+ *         SB_ERR_MODEL when its model cannot be prepared, or with SB_BACKEND_ONNXRUNTIME
+ *         when the library cannot be loaded, is not ONNX Runtime 1.17 or newer, or another
+ *         one is already loaded in this process (the message says which);
  *         SB_ERR_INTERNAL on an internal error.
  *
  * @pre `path` is NULL or a NUL-terminated string; `options` is NULL or a readable
@@ -425,6 +454,16 @@ typedef struct sb_engine_info {
      * the fields before it, written as they were.
      */
     const char *variant_reason;
+    /**
+     * `SB_BACKEND_*`: the runtime that runs the model (added with `runtime`, after
+     * `variant_reason`; shorter structs get what they hold).
+     */
+    sb_backend backend;
+    /**
+     * The runtime and its version, e.g. "tract 0.23.9" or "onnxruntime 1.32.0
+     * (/usr/lib/libonnxruntime.so.1)"; owned by the engine.
+     */
+    const char *runtime;
 } sb_engine_info;
 
 /**

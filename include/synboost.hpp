@@ -294,6 +294,10 @@ struct EngineInfo {
     std::string licence;
     /** Why this variant was chosen ("f32: ...", "int8: ..."). */
     std::string variant_reason;
+    /** SB_BACKEND_*: the runtime that runs the model. */
+    sb_backend backend = SB_BACKEND_TRACT;
+    /** The runtime and its version ("tract 0.23.9", "onnxruntime 1.32.0 (path)"). */
+    std::string runtime;
 };
 
 /** A loaded model bundle (sb_engine). Move-only. */
@@ -370,6 +374,8 @@ public:
         out.version = detail::str(i.version);
         out.licence = detail::str(i.licence);
         out.variant_reason = detail::str(i.variant_reason);
+        out.backend = i.backend;
+        out.runtime = detail::str(i.runtime);
         return out;
     }
 

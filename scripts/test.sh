@@ -58,6 +58,11 @@ command -v cargo >/dev/null || { echo "error: cargo (Rust toolchain) not found" 
 step "python: onnx (the ONNX checker test)"
 python3 -c "import onnx" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "onnx>=1.17,<2" >&2
 
+step "ONNX Runtime (the SB_BACKEND_ONNXRUNTIME tests; loaded at run time, never linked)"
+SYNBOOST_ONNXRUNTIME=$(scripts/onnxruntime-lib.sh)
+export SYNBOOST_ONNXRUNTIME
+echo "SYNBOOST_ONNXRUNTIME=$SYNBOOST_ONNXRUNTIME"
+
 step "libtorch 2.11.0"
 LIBTORCH=$(scripts/setup-libtorch.sh)
 export LIBTORCH

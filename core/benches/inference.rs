@@ -1,22 +1,24 @@
-//! Inference latency of the student through the engine (tract, one thread), printed as a table
-//! and optionally as JSON for `scripts/bench-inference.sh`, which runs onnxruntime on the same
-//! ONNX files beside it.
+//! Inference latency through the engine on both runtimes — tract (built in) and ONNX Runtime
+//! (loaded at run time) — for the f32 and int8 image graphs, one thread each, in alternating
+//! rounds of one run so that every engine sees the same machine load. Prints the table the
+//! runtime targets of the README are checked against (never a timed test).
 //!
 //! ```text
-//! cargo bench -p synboost-core --bench inference -- [--iters N] [--bundle DIR] [--json FILE]
-//! cargo bench -p synboost-core --bench inference -- --open models/default
+//! cargo bench -p synboost-core --bench inference -- [--open DIR | --bundle DIR]
+//!     [--rounds R] [--iters N] [--onnxruntime LIB] [--json FILE]
 //! ```
 //!
-//! The bundle is a random-weight default student (224², 3 structures) with an int8 variant
-//! calibrated on synthetic frames; latency does not depend on the weights' values. It is written
-//! to `--bundle` (default: a temporary folder) so that other runtimes can load the same files.
-//! `--open DIR` times an existing bundle instead (e.g. the shipped one, whose widths differ);
-//! it must have an int8 variant.
+//! `--open DIR` times an existing bundle (e.g. the shipped `models/default`; it must have an
+//! int8 variant). Without it a random-weight default student (224², 3 structures, int8
+//! calibrated on synthetic frames) is written to `--bundle` (default: a temporary folder):
+//! latency does not depend on the weights' values. ONNX Runtime comes from `--onnxruntime`,
+//! else `SYNBOOST_ONNXRUNTIME`; without one only tract is timed. `scripts/bench-inference.sh`
+//! finds (or installs) ONNX Runtime and runs this on the shipped model.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use synboost_core::engine::{Engine, EngineOptions, VariantChoice};
+use synboost_core::engine::{Backend, Engine, EngineOptions, VariantChoice};
 use synboost_core::frame::{FrameView, PixelFormat};
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Phase, ScanMeta, Structure, Tokenizer, View, Vocab};
@@ -24,28 +26,38 @@ use synboost_export::student::{BundleInfo, write_random_student};
 
 struct Args {
     iters: usize,
+    rounds: usize,
     bundle: Option<PathBuf>,
     open: Option<PathBuf>,
     json: Option<PathBuf>,
+    onnxruntime: Option<PathBuf>,
 }
 
 fn args() -> Args {
     let mut a = Args {
-        iters: 50,
+        iters: 30,
+        rounds: 5,
         bundle: None,
         open: None,
         json: None,
+        onnxruntime: std::env::var_os("SYNBOOST_ONNXRUNTIME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         match k.as_str() {
             "--iters" => a.iters = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.iters),
+            "--rounds" => a.rounds = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.rounds),
             "--bundle" => a.bundle = it.next().map(PathBuf::from),
             "--json" => a.json = it.next().map(PathBuf::from),
             "--open" => a.open = it.next().map(PathBuf::from),
+            "--onnxruntime" => a.onnxruntime = it.next().map(PathBuf::from),
             _ => {} // cargo bench passes --bench
         }
     }
+    a.iters = a.iters.max(1);
+    a.rounds = a.rounds.max(1);
     a
 }
 
@@ -60,10 +72,29 @@ fn frame(w: usize, h: usize, seed: usize) -> Vec<u8> {
         .collect()
 }
 
-fn median(mut v: Vec<Duration>) -> f64 {
-    v.sort();
-    v.get(v.len() / 2)
-        .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// What is timed per engine (the columns).
+const COLUMNS: [&str; 5] = [
+    "image graph 224², 3 structures",
+    "segment() 224² GRAY8",
+    "segment() 800×600 BGRA8",
+    "of which pre 800×600",
+    "of which post 800×600",
+];
+
+struct Timed {
+    name: String,
+    engine: Engine,
+    /// Per column, the per-round medians.
+    rounds: Vec<Vec<f64>>,
 }
 
 fn main() {
@@ -90,7 +121,6 @@ fn main() {
             dir
         }
     };
-
     let meta = ScanMeta {
         view: Some(View::FourChamber),
         phase: Some(Phase::EndSystole),
@@ -102,100 +132,193 @@ fn main() {
         .iter()
         .flat_map(|&v| [v, v, v, 255])
         .collect();
-    let mut rows: Vec<(String, f64)> = Vec::new();
-    for (name, choice) in [("f32", VariantChoice::F32), ("int8", VariantChoice::Int8)] {
-        let opts = EngineOptions {
-            variant: choice,
-            ..Default::default()
-        };
-        let mut e = Engine::open(&dir, opts).expect("engine");
-        let v = FrameView::gray8(224, 224, &g224).expect("frame");
-        let vb = FrameView::new(PixelFormat::Bgra8, bw, bh, bw * 4, &big).expect("frame");
-        for _ in 0..3 {
-            e.segment(&v, &meta, &Structure::ALL).expect("segment");
-        }
-        let (mut image, mut total, mut total_big, mut pre_big, mut post_big) =
-            (vec![], vec![], vec![], vec![], vec![]);
-        for _ in 0..a.iters {
-            let s = e.segment(&v, &meta, &Structure::ALL).expect("segment");
-            image.push(s.timings.image);
-            total.push(s.timings.total);
-            let s = e.segment(&vb, &meta, &Structure::ALL).expect("segment");
-            total_big.push(s.timings.total);
-            pre_big.push(s.timings.preprocess);
-            post_big.push(s.timings.postprocess);
-        }
-        rows.push((
-            format!("tract {name}: image graph, 224², 3 structures"),
-            median(image),
-        ));
-        rows.push((
-            format!("tract {name}: segment() 224² GRAY8, 3 structures"),
-            median(total),
-        ));
-        rows.push((
-            format!("tract {name}: segment() 800×600 BGRA8, 3 structures"),
-            median(total_big),
-        ));
-        if name == "f32" {
-            rows.push((
-                "  of which preprocess 800×600 BGRA8".into(),
-                median(pre_big),
-            ));
-            rows.push((
-                "  of which postprocess 3 masks → 800×600".into(),
-                median(post_big),
-            ));
-        }
-    }
-    // Text graph (every lookup a miss: a one-entry cache and two alternating prompts) and the
-    // cache hit path.
-    let mut e = Engine::open(
-        &dir,
-        EngineOptions {
-            variant: VariantChoice::F32,
-            prompt_cache: 1,
-            ..Default::default()
-        },
-    )
-    .expect("engine");
-    let prompts = [
-        e.prompt_for(Structure::LvCavity, &meta).1,
-        e.prompt_for(Structure::Myocardium, &meta).1,
-    ];
-    let (mut miss, mut hit) = (vec![], vec![]);
-    for k in 0..a.iters.max(10) * 4 {
-        let t = Instant::now();
-        e.conditioning(&prompts[k % 2]).expect("text");
-        miss.push(t.elapsed());
-        let t = Instant::now();
-        e.conditioning(&prompts[k % 2]).expect("text");
-        hit.push(t.elapsed());
-    }
-    rows.push((
-        "tract: text graph (cache miss), 1 prompt".into(),
-        median(miss),
-    ));
-    rows.push(("tract: prompt cache hit, 1 prompt".into(), median(hit)));
+    let v224 = FrameView::gray8(224, 224, &g224).expect("frame");
+    let vbig = FrameView::new(PixelFormat::Bgra8, bw, bh, bw * 4, &big).expect("frame");
 
+    let mut backends = vec![Backend::Tract];
+    match &a.onnxruntime {
+        Some(lib) => backends.push(Backend::OnnxRuntime {
+            library: Some(lib.clone()),
+        }),
+        None => eprintln!(
+            "no ONNX Runtime (give --onnxruntime LIB or SYNBOOST_ONNXRUNTIME): tract only"
+        ),
+    }
+    let mut engines: Vec<Timed> = Vec::new();
+    for backend in &backends {
+        for (vname, variant) in [("f32", VariantChoice::F32), ("int8", VariantChoice::Int8)] {
+            let opts = EngineOptions {
+                variant,
+                backend: backend.clone(),
+                ..Default::default()
+            };
+            let mut engine = Engine::open(&dir, opts).expect("engine");
+            for _ in 0..3 {
+                engine
+                    .segment(&v224, &meta, &Structure::ALL)
+                    .expect("warm-up");
+            }
+            engines.push(Timed {
+                name: format!("{} {vname}", backend.name()),
+                engine,
+                rounds: vec![Vec::new(); COLUMNS.len()],
+            });
+        }
+    }
+    let runtime = engines
+        .iter()
+        .map(|t| t.engine.runtime())
+        .collect::<std::collections::BTreeSet<_>>();
+
+    for round in 0..a.rounds {
+        eprintln!("round {}/{}", round + 1, a.rounds);
+        for t in &mut engines {
+            let mut cols: Vec<Vec<f64>> = vec![Vec::with_capacity(a.iters); COLUMNS.len()];
+            for _ in 0..a.iters {
+                let s = t
+                    .engine
+                    .segment(&v224, &meta, &Structure::ALL)
+                    .expect("segment");
+                cols[0].push(ms(s.timings.image));
+                cols[1].push(ms(s.timings.total));
+                let s = t
+                    .engine
+                    .segment(&vbig, &meta, &Structure::ALL)
+                    .expect("segment");
+                cols[2].push(ms(s.timings.total));
+                cols[3].push(ms(s.timings.preprocess));
+                cols[4].push(ms(s.timings.postprocess));
+            }
+            for (k, mut c) in cols.into_iter().enumerate() {
+                t.rounds[k].push(median(&mut c));
+            }
+        }
+    }
+    // Text graph per runtime (every lookup a miss: a one-entry cache, two alternating prompts).
+    let mut text_rows = Vec::new();
+    for backend in &backends {
+        let mut e = Engine::open(
+            &dir,
+            EngineOptions {
+                variant: VariantChoice::F32,
+                prompt_cache: 1,
+                backend: backend.clone(),
+                ..Default::default()
+            },
+        )
+        .expect("engine");
+        let prompts = [
+            e.prompt_for(Structure::LvCavity, &meta).1,
+            e.prompt_for(Structure::Myocardium, &meta).1,
+        ];
+        let mut miss = Vec::new();
+        for k in 0..a.iters * 4 {
+            let t = Instant::now();
+            e.conditioning(&prompts[k % 2]).expect("text");
+            miss.push(ms(t.elapsed()));
+        }
+        text_rows.push((backend.name(), median(&mut miss)));
+    }
+
+    let value = |t: &Timed, k: usize| median(&mut t.rounds[k].clone());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
     println!(
-        "\n| benchmark (median of {} runs, one thread; {}) | ms |",
-        a.iters,
+        "\n{} on {cpu}, one thread per engine; {} alternating rounds of {} frames each, median \
+         of the per-round medians; {}",
         a.open.as_ref().map_or_else(
             || "random-weight default student".to_string(),
             |d| d.display().to_string()
-        )
+        ),
+        a.rounds,
+        a.iters,
+        runtime.into_iter().collect::<Vec<_>>().join(", ")
     );
-    println!("|---|---:|");
-    for (k, v) in &rows {
-        println!("| {k} | {v:.4} |");
+    println!("\n| engine (ms) | {} |", COLUMNS.join(" | "));
+    println!("|---|{}", "---:|".repeat(COLUMNS.len()));
+    let mut json_rows = Vec::new();
+    for t in &engines {
+        let vals: Vec<f64> = (0..COLUMNS.len()).map(|k| value(t, k)).collect();
+        println!(
+            "| {} | {} |",
+            t.name,
+            vals.iter()
+                .map(|v| format!("{v:.3}"))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        for (c, v) in COLUMNS.iter().zip(&vals) {
+            json_rows.push(serde_json::json!([format!("{}: {c}", t.name), v]));
+        }
     }
-    if let Some(p) = a.json {
-        // An array keeps the rows in order.
-        let rows: Vec<serde_json::Value> = rows
+    for (b, v) in &text_rows {
+        println!("| {b}: text graph, 1 prompt (cache miss) | {v:.3} | | | | |");
+        json_rows.push(serde_json::json!([format!("{b}: text graph, 1 prompt"), v]));
+    }
+    let get = |name: &str, k: usize| engines.iter().find(|t| t.name == name).map(|t| value(t, k));
+    let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
+    println!("\n| target | measured | |");
+    println!("|---|---:|---|");
+    let mut target = |what: &str, v: Option<f64>, ok: &dyn Fn(f64) -> bool, unit: &str| {
+        if let Some(v) = v {
+            println!(
+                "| {what} | {v:.2}{unit} | {} |",
+                if ok(v) { "met" } else { "MISSED" }
+            );
+            json_rows.push(serde_json::json!([format!("target: {what}"), v]));
+        }
+    };
+    target(
+        "image graph f32: tract / onnxruntime ≤ 1.0",
+        ratio(get("tract f32", 0), get("onnxruntime f32", 0)),
+        &|r| r <= 1.0,
+        "×",
+    );
+    target(
+        "image graph int8: tract / onnxruntime ≤ 1.0",
+        ratio(get("tract int8", 0), get("onnxruntime int8", 0)),
+        &|r| r <= 1.0,
+        "×",
+    );
+    target(
+        "tract int8 speed-up over tract f32 ≥ 1.5",
+        ratio(get("tract f32", 0), get("tract int8", 0)),
+        &|r| r >= 1.5,
+        "×",
+    );
+    target(
+        "onnxruntime int8 speed-up over onnxruntime f32",
+        ratio(get("onnxruntime f32", 0), get("onnxruntime int8", 0)),
+        &|_| true,
+        "×",
+    );
+    let best = |k: usize| {
+        engines
             .iter()
-            .map(|(k, v)| serde_json::json!([k, v]))
-            .collect();
-        std::fs::write(&p, serde_json::to_string_pretty(&rows).expect("json")).expect("write json");
+            .map(|t| value(t, k))
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.min(v))))
+    };
+    target(
+        "segment() 224², 3 structures ≤ 3 ms (fastest engine)",
+        best(1),
+        &|v| v <= 3.0,
+        " ms",
+    );
+    target(
+        "segment() 800×600 BGRA8 ≤ 5 ms (fastest engine)",
+        best(2),
+        &|v| v <= 5.0,
+        " ms",
+    );
+    if let Some(p) = a.json {
+        std::fs::write(&p, serde_json::to_string_pretty(&json_rows).expect("json"))
+            .expect("write json");
     }
 }

@@ -1,4 +1,5 @@
-//! The inference engine: a verified model bundle loaded once into optimised tract plans, and
+//! The inference engine: a verified model bundle loaded once into a runtime's prepared graphs
+//! (tract, or ONNX Runtime when the host asks: [`crate::runtime`]), and
 //! `segment(frame, meta, structures)` per frame.
 //!
 //! Per call:
@@ -31,6 +32,7 @@ use crate::postprocess::{
 use crate::preprocess::{Geometry, PreprocessError, PreprocessOptions, Preprocessor, Roi};
 use crate::prompt::{PromptAttrs, PromptKind};
 use crate::raster::Mask;
+use crate::runtime::{Graph, Input, Output, Runtime, RuntimeError};
 use crate::structure::Structure;
 use crate::variant::{Choice, CpuClass, Measured};
 use crate::vocab::{Tokenizer, VocabError};
@@ -38,8 +40,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tract_onnx::prelude::*;
-use tract_onnx::tract_core::tract_linalg::multithread::{Executor, multithread_tract_scope};
 
 /// Bundle file role of the text graph.
 pub const ROLE_TEXT: &str = "text";
@@ -48,8 +48,7 @@ pub const ROLE_IMAGE: &str = "image";
 /// Bundle file role of the int8 image graph.
 pub const ROLE_IMAGE_INT8: &str = "image_int8";
 
-type Plan = Arc<TypedRunnableModel>;
-
+pub use crate::runtime::Backend;
 pub use crate::variant::{INT8_MIN_GAIN, Variant};
 
 /// How the engine picks its [`Variant`].
@@ -82,9 +81,11 @@ pub struct EngineOptions {
     pub fill_holes: bool,
     /// Timed runs per variant with [`VariantChoice::Timed`] (alternating, after one warm-up each).
     pub auto_trials: usize,
-    /// Threads one frame's matrix products may use (tract's multithreaded kernels), 1 to 64.
-    /// Engines cloned with [`Engine::try_clone`] share the pool.
+    /// Threads one frame's graph may use, 1 to 64 (tract's multithreaded kernels, or ONNX
+    /// Runtime's intra-op threads). Engines cloned with [`Engine::try_clone`] share tract's pool.
     pub threads: usize,
+    /// The runtime that runs the graphs (default tract).
+    pub backend: Backend,
 }
 
 impl Default for EngineOptions {
@@ -96,6 +97,7 @@ impl Default for EngineOptions {
             fill_holes: true,
             auto_trials: 7,
             threads: 1,
+            backend: Backend::Tract,
         }
     }
 }
@@ -106,12 +108,12 @@ pub enum EngineError {
     /// The bundle could not be opened or lacks a file.
     #[error(transparent)]
     Bundle(#[from] BundleError),
-    /// tract refused a graph or failed to run it.
+    /// The runtime could not be started, refused a graph or failed to run it.
     #[error("{stage}: {message}")]
     Runtime {
         /// What was being done.
         stage: &'static str,
-        /// tract's message chain.
+        /// The runtime's message chain.
         message: String,
     },
     /// The bundle's manifest does not fit its graphs or itself.
@@ -150,10 +152,12 @@ pub enum EngineError {
     Postprocess(#[from] PostprocessError),
 }
 
-fn rt(stage: &'static str) -> impl FnOnce(TractError) -> EngineError {
-    move |e| EngineError::Runtime {
-        stage,
-        message: format!("{e:#}"),
+impl From<RuntimeError> for EngineError {
+    fn from(e: RuntimeError) -> Self {
+        Self::Runtime {
+            stage: e.stage,
+            message: e.message,
+        }
     }
 }
 
@@ -281,8 +285,9 @@ pub struct Engine {
     manifest: Manifest,
     digest: String,
     tokenizer: Tokenizer,
-    text: Plan,
-    image: Plan,
+    runtime: Runtime,
+    text: Graph,
+    image: Graph,
     variant: Variant,
     variant_reason: Arc<str>,
     cache: PromptCache,
@@ -293,7 +298,6 @@ pub struct Engine {
     post: Postprocessor,
     clean: Option<Mask>,
     options: EngineOptions,
-    executor: Executor,
     input: Vec<u8>,
 }
 
@@ -303,58 +307,9 @@ impl std::fmt::Debug for Engine {
             .field("model", &self.manifest.name)
             .field("version", &self.manifest.version)
             .field("variant", &self.variant)
+            .field("runtime", &self.runtime)
             .finish_non_exhaustive()
     }
-}
-
-fn plan(bytes: &[u8], stage: &'static str) -> Result<Plan, EngineError> {
-    tract_onnx::onnx()
-        .model_for_read(&mut std::io::Cursor::new(bytes))
-        .and_then(|m| m.into_optimized())
-        .and_then(|m| m.into_runnable())
-        .map_err(rt(stage))
-}
-
-/// tract's executor for a thread count: single-threaded for 1, else a named pool.
-fn executor(threads: usize) -> Result<Executor, EngineError> {
-    if !(1..=64).contains(&threads) {
-        return Err(EngineError::Inconsistent(format!(
-            "engine threads {threads}: give 1 to 64"
-        )));
-    }
-    if threads == 1 {
-        return Ok(Executor::SingleThread);
-    }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("synboost-tract-{i}"))
-        .stack_size(crate::threads::stack_size())
-        .build()
-        .map(|p| Executor::MultiThread(Arc::new(p)))
-        .map_err(|e| EngineError::Runtime {
-            stage: "starting the inference threads",
-            message: e.to_string(),
-        })
-}
-
-fn run(
-    plan: &Plan,
-    executor: &Executor,
-    inputs: TVec<TValue>,
-    stage: &'static str,
-) -> Result<Tensor, EngineError> {
-    let mut out = match executor {
-        Executor::SingleThread => plan.run(inputs),
-        ex => multithread_tract_scope(ex.clone(), || plan.run(inputs)),
-    }
-    .map_err(rt(stage))?;
-    if out.is_empty() {
-        return Err(EngineError::Runtime {
-            stage,
-            message: "the graph produced no output".into(),
-        });
-    }
-    Ok(out.remove(0).into_tensor())
 }
 
 impl Engine {
@@ -385,16 +340,23 @@ impl Engine {
         // structures against the spec and the vocabulary size.
         let spec = &m.spec;
         let tokenizer = Tokenizer::new(bundle.vocab().clone(), spec.text.max_len);
-        let executor = executor(options.threads)?;
-        let text = plan(bundle.file(ROLE_TEXT)?, "loading the text graph")?;
-        let (image, choice) = load_image(bundle, spec, &options, &executor)?;
-        log::info!("{} {}: image graph {}", m.name, m.version, choice.reason);
+        let runtime = Runtime::new(&options.backend, options.threads)?;
+        let text = runtime.load(bundle.file(ROLE_TEXT)?, "loading the text graph")?;
+        let (image, choice) = load_image(bundle, spec, &options, &runtime)?;
+        log::info!(
+            "{} {}: {}, image graph {}",
+            m.name,
+            m.version,
+            runtime.describe(),
+            choice.reason
+        );
         let pre_opts = PreprocessOptions {
             fit: spec.input.fit,
             ..Default::default()
         };
         Ok(Self {
             tokenizer,
+            runtime,
             text,
             image,
             variant: choice.variant,
@@ -411,21 +373,22 @@ impl Engine {
             post: Postprocessor::new(),
             clean: None,
             input: Vec::new(),
-            executor,
             options,
             manifest: m,
             digest: bundle.digest().to_string(),
         })
     }
 
-    /// A second engine over the same plans (for another worker thread), with an empty cache.
+    /// A second engine over the same prepared graphs (for another worker thread; both
+    /// runtimes run one graph from several threads at once), with an empty cache.
     pub fn try_clone(&self) -> Self {
         Self {
             manifest: self.manifest.clone(),
             digest: self.digest.clone(),
             tokenizer: self.tokenizer.clone(),
-            text: Arc::clone(&self.text),
-            image: Arc::clone(&self.image),
+            runtime: self.runtime.clone(),
+            text: self.text.clone(),
+            image: self.image.clone(),
             variant: self.variant,
             variant_reason: Arc::clone(&self.variant_reason),
             cache: PromptCache::new(self.options.prompt_cache),
@@ -436,7 +399,6 @@ impl Engine {
             post: Postprocessor::new(),
             clean: None,
             options: self.options.clone(),
-            executor: self.executor.clone(),
             input: Vec::new(),
         }
     }
@@ -454,6 +416,16 @@ impl Engine {
     /// The image graph in use.
     pub fn variant(&self) -> Variant {
         self.variant
+    }
+
+    /// The runtime and its version, e.g. "tract 0.23.9" or "onnxruntime 1.32.0 (path)".
+    pub fn runtime(&self) -> String {
+        self.runtime.describe()
+    }
+
+    /// The backend in use: "tract" or "onnxruntime".
+    pub fn backend_name(&self) -> &'static str {
+        self.runtime.backend_name()
     }
 
     /// Why [`Engine::variant`] was chosen, in one sentence.
@@ -499,19 +471,13 @@ impl Engine {
                 prompt: prompt.to_string(),
                 source,
             })?;
-        let t = Tensor::from_shape(&[1, ids.len()], &ids).map_err(rt("text input"))?;
-        let out = run(
+        let shape = [1, ids.len()];
+        let out = self.runtime.run(
             &self.text,
-            &self.executor,
-            tvec!(t.into_tvalue()),
+            &[Input::I64(&ids, &shape)],
             "running the text graph",
         )?;
-        let v: Arc<[f32]> = out
-            .try_as_plain_ram()
-            .and_then(|p| p.as_slice::<f32>())
-            .map_err(rt("text output"))?
-            .to_vec()
-            .into();
+        let v: Arc<[f32]> = out.as_f32()?.to_vec().into();
         if v.len() != self.spec().cond_dim() {
             return Err(EngineError::Inconsistent(format!(
                 "text graph gave {} values, the spec needs {}",
@@ -567,11 +533,8 @@ impl Engine {
         let cond = self.batch_conditioning(&texts)?;
         let t2 = Instant::now();
         let (h, w) = (self.spec().input.height, self.spec().input.width);
-        let logits = self.image_logits(&self.input, &cond)?;
-        let logits = logits
-            .try_as_plain_ram()
-            .and_then(|p| p.as_slice::<f32>())
-            .map_err(rt("image output"))?;
+        let out = self.image_logits(&self.input, &cond)?;
+        let logits = out.as_f32()?;
         let t3 = Instant::now();
         let mut out = Vec::with_capacity(prompts.len());
         for (k, (s, kind, p)) in prompts.iter().enumerate() {
@@ -614,22 +577,14 @@ impl Engine {
 impl Engine {
     /// Run the image graph on a frame already at the model's size with one conditioning row per
     /// batch slot; checks the output size.
-    fn image_logits(&self, input: &[u8], cond: &[f32]) -> Result<Tensor, EngineError> {
+    fn image_logits(&self, input: &[u8], cond: &[f32]) -> Result<Output, EngineError> {
         let spec = self.spec();
         let (h, w, batch) = (spec.input.height, spec.input.width, spec.structures.len());
-        let ft = Tensor::from_shape(&[1, 1, h, w], input).map_err(rt("frame input"))?;
-        let ct = Tensor::from_shape(&[batch, spec.cond_dim()], cond)
-            .map_err(rt("conditioning input"))?;
-        let out = run(
-            &self.image,
-            &self.executor,
-            tvec!(ft.into_tvalue(), ct.into_tvalue()),
-            "running the image graph",
-        )?;
-        if out.len() != batch * h * w {
+        let out = run_image(&self.runtime, &self.image, spec, input, cond)?;
+        let n = out.as_f32()?.len();
+        if n != batch * h * w {
             return Err(EngineError::Inconsistent(format!(
-                "image graph gave {} values, expected {batch}×{h}×{w}",
-                out.len()
+                "image graph gave {n} values, expected {batch}×{h}×{w}"
             )));
         }
         Ok(out)
@@ -685,14 +640,29 @@ impl Engine {
         }
         let cond = self.batch_conditioning(prompts)?;
         let out = self.image_logits(input, &cond)?;
-        let all = out
-            .try_as_plain_ram()
-            .and_then(|p| p.as_slice::<f32>())
-            .map_err(rt("image output"))?;
-        all.get(..prompts.len() * h * w)
+        out.as_f32()?
+            .get(..prompts.len() * h * w)
             .map(<[f32]>::to_vec)
             .ok_or_else(|| EngineError::Inconsistent("image graph output too short".into()))
     }
+}
+
+/// One run of the image graph: the frame at the model's size and one conditioning row per
+/// batch slot.
+fn run_image(
+    runtime: &Runtime,
+    graph: &Graph,
+    spec: &ModelSpec,
+    frame: &[u8],
+    cond: &[f32],
+) -> Result<Output, EngineError> {
+    let (h, w, batch) = (spec.input.height, spec.input.width, spec.structures.len());
+    let (fs, cs) = ([1, 1, h, w], [batch, spec.cond_dim()]);
+    Ok(runtime.run(
+        graph,
+        &[Input::U8(frame, &fs), Input::F32(cond, &cs)],
+        "running the image graph",
+    )?)
 }
 
 /// The image graph `options` asks for, loaded, and why it was chosen.
@@ -700,69 +670,81 @@ fn load_image(
     bundle: &Bundle,
     spec: &ModelSpec,
     options: &EngineOptions,
-    executor: &Executor,
-) -> Result<(Plan, Choice), EngineError> {
+    runtime: &Runtime,
+) -> Result<(Graph, Choice), EngineError> {
     let int8_bytes = match bundle.file(ROLE_IMAGE_INT8) {
         Ok(b) => Some(b),
         Err(BundleError::NoRole(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    let load = |variant: Variant| match (variant, int8_bytes) {
-        (Variant::Int8, Some(b)) => plan(b, "loading the int8 image graph"),
-        (Variant::Int8, None) => Err(EngineError::NoInt8),
-        (Variant::F32, _) => plan(bundle.file(ROLE_IMAGE)?, "loading the image graph"),
+    let load = |variant: Variant| -> Result<Graph, EngineError> {
+        match (variant, int8_bytes) {
+            (Variant::Int8, Some(b)) => Ok(runtime.load(b, "loading the int8 image graph")?),
+            (Variant::Int8, None) => Err(EngineError::NoInt8),
+            (Variant::F32, _) => {
+                Ok(runtime.load(bundle.file(ROLE_IMAGE)?, "loading the image graph")?)
+            }
+        }
     };
     let forced = |variant: Variant| Choice {
         variant,
         reason: format!("{}: asked for by the host", variant.name()),
     };
+    let backend = runtime.backend_name();
     let choice = match options.variant {
         VariantChoice::F32 => forced(Variant::F32),
         VariantChoice::Int8 => forced(Variant::Int8),
         VariantChoice::Auto => crate::variant::choose(
             CpuClass::detect(),
+            backend,
             int8_bytes.is_some(),
             &crate::variant::recorded(&bundle.manifest().quantization),
         ),
         VariantChoice::Timed if int8_bytes.is_none() => {
-            crate::variant::choose(CpuClass::detect(), false, &[])
+            crate::variant::choose(CpuClass::detect(), backend, false, &[])
         }
         VariantChoice::Timed => {
-            let (p32, p8) = (load(Variant::F32)?, load(Variant::Int8)?);
-            let (t32, t8) = time_variants(spec, [&p32, &p8], executor, options.auto_trials)?;
+            let (g32, g8) = (load(Variant::F32)?, load(Variant::Int8)?);
+            let (t32, t8) = time_variants(spec, runtime, [&g32, &g8], options.auto_trials)?;
             let (t32, t8) = (t32.as_secs_f64() * 1e3, t8.as_secs_f64() * 1e3);
             let int8 = crate::variant::prefer_int8(t32, t8);
             let reason = format!(
-                "{}: timed at load, int8 {t8:.2} ms vs f32 {t32:.2} ms (medians of {} \
-                 alternating runs)",
+                "{}: timed at load on {backend}, int8 {t8:.2} ms vs f32 {t32:.2} ms (medians of \
+                 {} alternating runs)",
                 if int8 { "int8" } else { "f32" },
                 options.auto_trials.max(1)
             );
-            let (p, variant) = if int8 {
-                (p8, Variant::Int8)
+            let (g, variant) = if int8 {
+                (g8, Variant::Int8)
             } else {
-                (p32, Variant::F32)
+                (g32, Variant::F32)
             };
-            return Ok((p, Choice { variant, reason }));
+            return Ok((g, Choice { variant, reason }));
         }
     };
     Ok((load(choice.variant)?, choice))
 }
 
-/// Both image graphs of `bundle` timed on this machine (one thread, alternating runs,
-/// `trials` each after a warm-up): the measurement export records in the manifest for this
-/// CPU's class ([`crate::variant`]).
-pub fn measure_variants(bundle: &Bundle, trials: usize) -> Result<Measured, EngineError> {
+/// Both image graphs of `bundle` timed on this machine by `backend` (one thread, alternating
+/// runs, `trials` each after a warm-up): the measurement export and requantize record in the
+/// manifest for this CPU's class and backend ([`crate::variant`]).
+pub fn measure_variants(
+    bundle: &Bundle,
+    backend: &Backend,
+    trials: usize,
+) -> Result<Measured, EngineError> {
     let spec = &bundle.manifest().spec;
-    let p32 = plan(bundle.file(ROLE_IMAGE)?, "loading the image graph")?;
-    let p8 = match bundle.file(ROLE_IMAGE_INT8) {
-        Ok(b) => plan(b, "loading the int8 image graph")?,
+    let runtime = Runtime::new(backend, 1)?;
+    let g32 = runtime.load(bundle.file(ROLE_IMAGE)?, "loading the image graph")?;
+    let g8 = match bundle.file(ROLE_IMAGE_INT8) {
+        Ok(b) => runtime.load(b, "loading the int8 image graph")?,
         Err(BundleError::NoRole(_)) => return Err(EngineError::NoInt8),
         Err(e) => return Err(e.into()),
     };
-    let (t32, t8) = time_variants(spec, [&p32, &p8], &Executor::SingleThread, trials)?;
+    let (t32, t8) = time_variants(spec, &runtime, [&g32, &g8], trials)?;
     Ok(Measured {
         cpu: CpuClass::detect().name().into(),
+        runtime: runtime.backend_name().into(),
         f32_ms: t32.as_secs_f64() * 1e3,
         int8_ms: t8.as_secs_f64() * 1e3,
         cpu_model: cpu_model(),
@@ -787,16 +769,26 @@ fn cpu_model() -> String {
 /// that a burst of load on a shared machine hits both alike.
 fn time_variants(
     spec: &ModelSpec,
-    plans: [&Plan; 2],
-    executor: &Executor,
+    runtime: &Runtime,
+    graphs: [&Graph; 2],
     trials: usize,
 ) -> Result<(Duration, Duration), EngineError> {
+    let (h, w, s, c) = (
+        spec.input.height,
+        spec.input.width,
+        spec.structures.len(),
+        spec.cond_dim(),
+    );
+    // A mid-grey frame with zero conditioning: latency does not depend on the values.
+    let frame = vec![96u8; h * w];
+    let cond = vec![0.0f32; s * c];
     let mut times = [Vec::new(), Vec::new()];
     for round in 0..=trials.max(1) {
-        for (k, plan) in plans.iter().enumerate() {
-            let t = time_image(spec, plan, executor)?;
+        for (k, graph) in graphs.iter().enumerate() {
+            let t = Instant::now();
+            run_image(runtime, graph, spec, &frame, &cond)?;
             if round > 0 {
-                times[k].push(t);
+                times[k].push(t.elapsed());
             }
         }
     }
@@ -806,28 +798,6 @@ fn time_variants(
     };
     let [mut a, mut b] = times;
     Ok((median(&mut a), median(&mut b)))
-}
-
-/// Time of one run of the image graph on a mid-grey frame with zero conditioning.
-fn time_image(spec: &ModelSpec, plan: &Plan, executor: &Executor) -> Result<Duration, EngineError> {
-    let (h, w, s, c) = (
-        spec.input.height,
-        spec.input.width,
-        spec.structures.len(),
-        spec.cond_dim(),
-    );
-    let frame = vec![96u8; h * w];
-    let cond = vec![0.0f32; s * c];
-    let ft = Tensor::from_shape(&[1, 1, h, w], &frame).map_err(rt("timing"))?;
-    let ct = Tensor::from_shape(&[s, c], &cond).map_err(rt("timing"))?;
-    let t = Instant::now();
-    run(
-        plan,
-        executor,
-        tvec!(ft.into_tvalue(), ct.into_tvalue()),
-        "timing",
-    )?;
-    Ok(t.elapsed())
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@
 //! - [`postprocess`]: logits → clean mask at frame resolution, with probability statistics.
 //! - [`measure`]: areas, LV long axis and volumes, EF, ED/ES detection, stream measurements.
 //! - [`model`]: the deployable student as data ([`model::spec::ModelSpec`]) and model bundles.
-//! - [`engine`]: a bundle loaded into tract plans; `segment(frame, meta, structures)`.
+//! - [`engine`]: a bundle loaded into a runtime's graphs; `segment(frame, meta, structures)`.
+//! - [`runtime`]: where the graphs run: tract (built in) or ONNX Runtime (loaded at run time).
 //! - [`variant`]: which image graph (f32 or int8) runs, from the CPU and the manifest.
 //! - [`stream`]: the real-time loop (bounded queue, drop policy, workers, in-order results).
 #![deny(missing_docs)]
@@ -25,6 +26,7 @@ pub mod postprocess;
 pub mod preprocess;
 pub mod prompt;
 pub mod raster;
+pub mod runtime;
 pub mod stream;
 pub mod structure;
 pub mod threads;

@@ -7,11 +7,13 @@
 //! [`CpuClass`], written at export:
 //!
 //! ```json
-//! [{"cpu": "x86_64-avx512vnni", "f32_ms": 6.9, "int8_ms": 3.2, "cpu_model": "AMD EPYC", "threads": 1}]
+//! [{"cpu": "x86_64-avx512vnni", "runtime": "onnxruntime", "f32_ms": 3.2, "int8_ms": 2.3,
+//!   "cpu_model": "AMD EPYC", "threads": 1}]
 //! ```
 //!
-//! The rule ([`choose`]): without an int8 graph, f32. With one, the measurement of this CPU's
-//! class decides — int8 when it was at least [`INT8_MIN_GAIN`] faster. With no measurement for
+//! (`runtime` is the backend measured, [`crate::runtime::Backend::name`]; records without one
+//! are tract's.) The rule ([`choose`]): without an int8 graph, f32. With one, the measurement
+//! of this CPU's class on the engine's backend decides — int8 when it was at least [`INT8_MIN_GAIN`] faster. With no measurement for
 //! the class, f32, the reference the model was validated in: int8 has to have been seen to pay
 //! on a CPU of that class (on x86-64 with AVX-512 VNNI tract 0.23 runs the shipped int8 graph
 //! 2–8× *slower* than f32, see the README's runtime table), and a guess from the instruction
@@ -126,6 +128,9 @@ impl CpuClass {
 pub struct Measured {
     /// [`CpuClass::name`] of the CPU measured on.
     pub cpu: String,
+    /// The backend measured ("tract" or "onnxruntime"); "tract" when absent (older records).
+    #[serde(default = "tract")]
+    pub runtime: String,
     /// Median image-graph time of the f32 variant, ms.
     pub f32_ms: f64,
     /// Median image-graph time of the int8 variant, ms.
@@ -140,6 +145,10 @@ pub struct Measured {
 
 fn one() -> usize {
     1
+}
+
+fn tract() -> String {
+    "tract".into()
 }
 
 /// The measurements recorded in a manifest's `quantization` value (none when absent or
@@ -172,20 +181,25 @@ pub fn prefer_int8(t32: f64, t8: f64) -> bool {
     t8 < t32 * (1.0 - INT8_MIN_GAIN)
 }
 
-/// The variant for a CPU of class `cpu` given the bundle's measurements (see the module).
-pub fn choose(cpu: CpuClass, has_int8: bool, measured: &[Measured]) -> Choice {
+/// The variant for a CPU of class `cpu` running `backend` ([`crate::runtime::Backend::name`])
+/// given the bundle's measurements (see the module).
+pub fn choose(cpu: CpuClass, backend: &str, has_int8: bool, measured: &[Measured]) -> Choice {
     if !has_int8 {
         return Choice {
             variant: Variant::F32,
             reason: "f32: the bundle has no int8 image graph".into(),
         };
     }
-    if let Some(m) = measured.iter().find(|m| m.cpu == cpu.name()) {
+    if let Some(m) = measured
+        .iter()
+        .find(|m| m.cpu == cpu.name() && m.runtime == backend)
+    {
         let int8 = prefer_int8(m.f32_ms, m.int8_ms);
         return Choice {
             variant: if int8 { Variant::Int8 } else { Variant::F32 },
             reason: format!(
-                "{}: measured on {} for this bundle, int8 {:.2} ms vs f32 {:.2} ms ({:.2}×){}",
+                "{}: measured on {} with {backend} for this bundle, int8 {:.2} ms vs f32 {:.2} ms \
+                 ({:.2}×){}",
                 if int8 { "int8" } else { "f32" },
                 cpu.name(),
                 m.int8_ms,
@@ -202,8 +216,8 @@ pub fn choose(cpu: CpuClass, has_int8: bool, measured: &[Measured]) -> Choice {
     Choice {
         variant: Variant::F32,
         reason: format!(
-            "f32: no int8 measurement for {} in the bundle (int8 runs only where it was measured \
-             faster)",
+            "f32: no int8 measurement for {} with {backend} in the bundle (int8 runs only where \
+             it was measured faster)",
             cpu.name()
         ),
     }
@@ -216,6 +230,7 @@ mod tests {
     fn m(cpu: CpuClass, f32_ms: f64, int8_ms: f64) -> Measured {
         Measured {
             cpu: cpu.name().into(),
+            runtime: "tract".into(),
             f32_ms,
             int8_ms,
             cpu_model: String::new(),
@@ -237,24 +252,35 @@ mod tests {
             m(CpuClass::X86Avx512Vnni, 7.0, 3.0),
             m(CpuClass::X86Avx2, 7.0, 9.0),
         ];
-        let c = choose(CpuClass::X86Avx512Vnni, true, &list);
+        let c = choose(CpuClass::X86Avx512Vnni, "tract", true, &list);
         assert_eq!(c.variant, Variant::Int8);
         assert!(
             c.reason.contains("x86_64-avx512vnni") && c.reason.contains("3.00 ms"),
             "{}",
             c.reason
         );
-        let c = choose(CpuClass::X86Avx2, true, &list);
+        let c = choose(CpuClass::X86Avx2, "tract", true, &list);
         assert_eq!(c.variant, Variant::F32);
         assert!(c.reason.contains("not 10 % faster"), "{}", c.reason);
         // A class measured nowhere runs the reference.
         assert_eq!(
-            choose(CpuClass::Aarch64Dotprod, true, &list).variant,
+            choose(CpuClass::Aarch64Dotprod, "tract", true, &list).variant,
             Variant::F32
         );
-        assert_eq!(choose(CpuClass::X86, true, &list).variant, Variant::F32);
         assert_eq!(
-            choose(CpuClass::X86Avx512Vnni, false, &list).variant,
+            choose(CpuClass::X86, "tract", true, &list).variant,
+            Variant::F32
+        );
+        // Another backend's measurement does not decide for this one.
+        let c = choose(CpuClass::X86Avx512Vnni, "onnxruntime", true, &list);
+        assert_eq!(c.variant, Variant::F32);
+        assert!(c.reason.contains("with onnxruntime"), "{}", c.reason);
+        let mut ort = m(CpuClass::X86Avx512Vnni, 3.2, 2.3);
+        ort.runtime = "onnxruntime".into();
+        let c = choose(CpuClass::X86Avx512Vnni, "onnxruntime", true, &[ort]);
+        assert_eq!(c.variant, Variant::Int8);
+        assert_eq!(
+            choose(CpuClass::X86Avx512Vnni, "tract", false, &list).variant,
             Variant::F32
         );
     }
@@ -263,9 +289,9 @@ mod tests {
     fn the_choice_is_the_same_every_time() {
         let cpu = CpuClass::detect();
         let list = [m(cpu, 5.0, 4.0)];
-        let first = choose(cpu, true, &list);
+        let first = choose(cpu, "tract", true, &list);
         for _ in 0..10 {
-            assert_eq!(choose(cpu, true, &list), first);
+            assert_eq!(choose(cpu, "tract", true, &list), first);
         }
     }
 
@@ -278,6 +304,11 @@ mod tests {
         let q = serde_json::json!({"image_int8": {"measured": [{"cpu": "x86_64", "f32_ms": 1.0, "int8_ms": 2.0}]}});
         assert_eq!(recorded(&q).len(), 1);
         assert_eq!(recorded(&q)[0].threads, 1);
+        assert_eq!(
+            recorded(&q)[0].runtime,
+            "tract",
+            "older records are tract's"
+        );
         let bad = serde_json::json!({"image_int8": {"measured": "fast"}});
         assert!(recorded(&bad).is_empty());
         assert!(recorded(&serde_json::json!({})).is_empty());

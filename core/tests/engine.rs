@@ -206,6 +206,7 @@ fn auto_follows_the_manifests_measurement_for_this_cpu_and_timed_times() {
     ] {
         let m = Measured {
             cpu: cpu.name().into(),
+            runtime: "tract".into(),
             f32_ms,
             int8_ms,
             cpu_model: "test".into(),

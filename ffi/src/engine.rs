@@ -3,7 +3,7 @@
 use crate::result::sb_result;
 use crate::status::{
     Error, HandleError, Result, SB_ERR_BUNDLE, SB_ERR_FRAME, SB_ERR_INVALID, SB_ERR_MODEL, SB_OK,
-    c_string, guard, read_sized, sb_status, write_prefix,
+    c_string, guard, read_prefix, sb_status, write_prefix,
 };
 use crate::types::{
     frame_from, meta_from, sb_frame, sb_meta, sb_structures, structure_bit, structures_from,
@@ -11,7 +11,7 @@ use crate::types::{
 use std::ffi::{CStr, CString, c_char};
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
-use synboost_core::engine::{Engine, EngineError, EngineOptions, Variant, VariantChoice};
+use synboost_core::engine::{Backend, Engine, EngineError, EngineOptions, Variant, VariantChoice};
 
 /// Which image model runs (`SB_VARIANT_*`).
 pub type sb_variant = u32;
@@ -27,6 +27,15 @@ pub const SB_VARIANT_INT8: sb_variant = 2;
 /// 10 % faster: the machine's load at that moment decides, and open takes a few hundred ms
 /// longer.
 pub const SB_VARIANT_TIMED: sb_variant = 3;
+
+/// Which inference runtime runs the model (`SB_BACKEND_*`).
+pub type sb_backend = u32;
+/// tract, built into this library (the default).
+pub const SB_BACKEND_TRACT: sb_backend = 0;
+/// ONNX Runtime 1.17 or newer, loaded from an installed `libonnxruntime` when the engine opens
+/// (`sb_engine_options.onnxruntime_library`); nothing of it is linked into this library. The
+/// same bundles, pre- and postprocessing and results; one ONNX Runtime library per process.
+pub const SB_BACKEND_ONNXRUNTIME: sb_backend = 1;
 
 /// Engine settings; get the defaults from `sb_engine_options_defaults`.
 #[repr(C)]
@@ -45,7 +54,20 @@ pub struct sb_engine_options {
     /// Threads one frame's matrix products may use, 1 to 64 (default 1). Streams with several
     /// workers share them.
     pub threads: u32,
+    /// `SB_BACKEND_*` (default `SB_BACKEND_TRACT`). Added after the first version, as is
+    /// `onnxruntime_library`: a host whose struct ends before it (`struct_size` 24) gets the
+    /// defaults for both.
+    pub backend: sb_backend,
+    /// With `SB_BACKEND_ONNXRUNTIME`: the `libonnxruntime` to load, a NUL-terminated UTF-8
+    /// path borrowed for the call; NULL (default) for the path in the environment variable
+    /// `SYNBOOST_ONNXRUNTIME`, else `libonnxruntime.so.1` from the loader's search path.
+    /// Ignored with `SB_BACKEND_TRACT`.
+    pub onnxruntime_library: *const c_char,
 }
+
+/// `sizeof(sb_engine_options)` of the first version (up to `threads`), which the opens still
+/// accept.
+const ENGINE_OPTIONS_V1_SIZE: usize = std::mem::offset_of!(sb_engine_options, backend);
 
 impl Default for sb_engine_options {
     fn default() -> Self {
@@ -57,6 +79,8 @@ impl Default for sb_engine_options {
             largest_component: u32::from(d.largest_component),
             fill_holes: u32::from(d.fill_holes),
             threads: d.threads as u32,
+            backend: SB_BACKEND_TRACT,
+            onnxruntime_library: std::ptr::null(),
         }
     }
 }
@@ -72,7 +96,11 @@ fn flag(v: u32, what: &str) -> Result<bool> {
 }
 
 impl sb_engine_options {
-    fn to_core(self) -> Result<EngineOptions> {
+    /// The core options.
+    ///
+    /// # Safety
+    /// `onnxruntime_library` is NULL or a NUL-terminated string.
+    unsafe fn to_core(self) -> Result<EngineOptions> {
         let variant = match self.variant {
             SB_VARIANT_AUTO => VariantChoice::Auto,
             SB_VARIANT_F32 => VariantChoice::F32,
@@ -96,12 +124,40 @@ impl sb_engine_options {
                 self.prompt_cache
             )));
         }
+        let backend = match self.backend {
+            SB_BACKEND_TRACT => Backend::Tract,
+            SB_BACKEND_ONNXRUNTIME if self.onnxruntime_library.is_null() => {
+                Backend::OnnxRuntime { library: None }
+            }
+            SB_BACKEND_ONNXRUNTIME => {
+                // SAFETY: non-null and NUL-terminated per the contract.
+                let p = unsafe { CStr::from_ptr(self.onnxruntime_library) };
+                let p = p.to_str().map_err(|_| {
+                    Error::invalid("sb_engine_options.onnxruntime_library is not UTF-8")
+                })?;
+                if p.is_empty() {
+                    return Err(Error::invalid(
+                        "sb_engine_options.onnxruntime_library is \"\": give a path, or NULL \
+                         for the default",
+                    ));
+                }
+                Backend::OnnxRuntime {
+                    library: Some(PathBuf::from(p)),
+                }
+            }
+            b => {
+                return Err(Error::invalid(format!(
+                    "sb_engine_options.backend = {b} is no SB_BACKEND_*"
+                )));
+            }
+        };
         Ok(EngineOptions {
             variant,
             prompt_cache: self.prompt_cache as usize,
             largest_component: flag(self.largest_component, "largest_component")?,
             fill_holes: flag(self.fill_holes, "fill_holes")?,
             threads: self.threads as usize,
+            backend,
             ..EngineOptions::default()
         })
     }
@@ -132,6 +188,12 @@ pub struct sb_engine_info {
     /// first version: a host whose struct ends before it (`struct_size` 48 on 64-bit) gets
     /// the fields before it, written as they were.
     pub variant_reason: *const c_char,
+    /// `SB_BACKEND_*`: the runtime that runs the model (added with `runtime`, after
+    /// `variant_reason`; shorter structs get what they hold).
+    pub backend: sb_backend,
+    /// The runtime and its version, e.g. "tract 0.23.9" or "onnxruntime 1.32.0
+    /// (/usr/lib/libonnxruntime.so.1)"; owned by the engine.
+    pub runtime: *const c_char,
 }
 
 /// `sizeof(sb_engine_info)` of the first version (up to `licence`): the smallest
@@ -148,6 +210,7 @@ pub struct sb_engine {
     licence: CString,
     digest: CString,
     variant_reason: CString,
+    runtime: CString,
 }
 
 impl sb_engine {
@@ -175,7 +238,7 @@ pub(crate) fn engine_error(e: EngineError) -> Error {
 ///
 /// Sets every field, `struct_size` to sizeof(sb_engine_options) included: the variant chosen
 /// at load (SB_VARIANT_AUTO), a cache of 64 prompts, largest component and hole filling on, one
-/// thread.
+/// thread, the tract backend (SB_BACKEND_TRACT, `onnxruntime_library` NULL).
 ///
 /// @param out The caller's struct to fill; not NULL.
 /// @return SB_OK;
@@ -211,10 +274,13 @@ pub unsafe extern "C" fn sb_engine_options_defaults(out: *mut sb_engine_options)
 /// @return SB_OK, with `*out` the engine;
 ///         SB_ERR_NULL when `path` or `out` is NULL;
 ///         SB_ERR_INVALID when `path` is "" or not UTF-8, or `options` has a `struct_size`
-///         under sizeof(sb_engine_options) or a value out of its range;
+///         that is neither sizeof(sb_engine_options) (or more) nor the first version's 24, a
+///         value out of its range, or an `onnxruntime_library` that is "" or not UTF-8;
 ///         SB_ERR_BUNDLE when the bundle is missing, unreadable, too large, corrupted or
 ///         inconsistent, or SB_VARIANT_INT8 is asked of a bundle without int8;
-///         SB_ERR_MODEL when its model cannot be prepared;
+///         SB_ERR_MODEL when its model cannot be prepared, or with SB_BACKEND_ONNXRUNTIME
+///         when the library cannot be loaded, is not ONNX Runtime 1.17 or newer, or another
+///         one is already loaded in this process (the message says which);
 ///         SB_ERR_INTERNAL on an internal error.
 ///
 /// # Safety
@@ -313,10 +379,19 @@ unsafe fn open(
     let opts = if options.is_null() {
         sb_engine_options::default()
     } else {
-        // SAFETY: forwarded contract.
-        *unsafe { read_sized(options, "sb_engine_options") }?
+        // SAFETY: forwarded contract (a readable struct of `struct_size` bytes, a prefix of
+        // ours, its fields past that size left at their defaults).
+        unsafe {
+            read_prefix(
+                options,
+                "sb_engine_options",
+                &[ENGINE_OPTIONS_V1_SIZE],
+                sb_engine_options::default(),
+            )
+        }?
     };
-    let opts = opts.to_core()?;
+    // SAFETY: the string field is NULL or NUL-terminated per the contract.
+    let opts = unsafe { opts.to_core() }?;
     let engine = match pin {
         Some(p) => Engine::open_pinned(&path, p, opts),
         None => Engine::open(&path, opts),
@@ -329,6 +404,7 @@ unsafe fn open(
         licence: c_string(&m.licence),
         digest: c_string(engine.bundle_digest()),
         variant_reason: c_string(engine.variant_reason()),
+        runtime: c_string(&engine.runtime()),
         engine: Mutex::new(engine),
         error: HandleError::default(),
     });
@@ -430,6 +506,11 @@ pub unsafe extern "C" fn sb_engine_get_info(
             version: e.version.as_ptr(),
             licence: e.licence.as_ptr(),
             variant_reason: e.variant_reason.as_ptr(),
+            backend: match eng.backend_name() {
+                "onnxruntime" => SB_BACKEND_ONNXRUNTIME,
+                _ => SB_BACKEND_TRACT,
+            },
+            runtime: e.runtime.as_ptr(),
         };
         // SAFETY: forwarded contract (a struct of `struct_size` bytes, a prefix of ours).
         unsafe { write_prefix(out, "sb_engine_info", ENGINE_INFO_V1_SIZE, &info) }?;

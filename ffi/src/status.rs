@@ -210,6 +210,52 @@ pub(crate) unsafe fn read_sized<'a, T: Sized>(p: *const T, what: &str) -> Result
     Ok(unsafe { &*p })
 }
 
+/// Read a struct the caller passed over `defaults`: the whole struct, or, from a host compiled
+/// against an older header, exactly one of the older versions' sizes (`older`), whose fields
+/// are copied and the newer ones left at their defaults. Any other `struct_size` under ours is
+/// refused, so no field is ever read in part.
+///
+/// # Safety
+/// `p` is NULL or points to a readable struct of `struct_size` bytes whose first field is a
+/// `u32` struct size, laid out as a prefix of `T`, every field of which holds a valid value of
+/// its type.
+pub(crate) unsafe fn read_prefix<T: Sized + Copy>(
+    p: *const T,
+    what: &str,
+    older: &[usize],
+    defaults: T,
+) -> Result<T> {
+    if p.is_null() {
+        return Err(Error::null(what));
+    }
+    // SAFETY: non-null and, per the contract, at least 4 readable bytes for struct_size.
+    let size = unsafe { std::ptr::read_unaligned(p.cast::<u32>()) } as usize;
+    let ours = std::mem::size_of::<T>();
+    if size < ours && !older.contains(&size) {
+        let sizes: Vec<String> = older
+            .iter()
+            .chain(std::iter::once(&ours))
+            .map(usize::to_string)
+            .collect();
+        return Err(Error::invalid(format!(
+            "{what}.struct_size is {size}: give sizeof({what}) (one of {} for this library's \
+             versions; or call the _defaults function)",
+            sizes.join(", ")
+        )));
+    }
+    let n = size.min(ours);
+    let mut value = defaults;
+    // SAFETY: the caller's struct has `size ≥ n` readable bytes and `value` is a whole T
+    // (n ≤ its size); distinct regions. `n` is the size of a version of T, so the bytes copied
+    // are whole leading fields (the caller's struct is a prefix of ours) and `value` stays
+    // valid. The struct size is then set to ours.
+    unsafe {
+        std::ptr::copy_nonoverlapping(p.cast::<u8>(), (&raw mut value).cast::<u8>(), n);
+        std::ptr::write_unaligned((&raw mut value).cast::<u32>(), ours as u32);
+    }
+    Ok(value)
+}
+
 /// Fill a struct the caller passed with `value`, as much of it as the caller's `struct_size`
 /// holds: a host compiled against an older header (a shorter struct, at least `min` bytes: the
 /// first version's size) gets the fields it knows, the newer ones are left out; its

@@ -1193,6 +1193,63 @@ static void test_stream_outlives_engine(const char *bundle) {
     CHECK_OK(sb_stream_close(&s));
 }
 
+/* The ONNX Runtime backend through the same API, when the host has one (SYNBOOST_ONNXRUNTIME
+ * names the library; the C client never links it): its info, the same masks as tract on the
+ * same frame, and a stream. */
+static void test_onnxruntime(const char *bundle) {
+    const char *lib = getenv("SYNBOOST_ONNXRUNTIME");
+    sb_engine_options o;
+    sb_engine *t = NULL, *x = NULL;
+    sb_engine_info info;
+    sb_result *rt = NULL, *rx = NULL;
+    sb_frame f;
+    sb_meta m = meta_with_spacing();
+    static uint8_t mt[W * H], mx[W * H];
+    unsigned i, k, same = 0;
+
+    if (lib == NULL || lib[0] == '\0') {
+        printf("ONNX Runtime: not tested (SYNBOOST_ONNXRUNTIME unset)\n");
+        return;
+    }
+    CHECK_OK(sb_engine_options_defaults(&o));
+    CHECK(o.backend == SB_BACKEND_TRACT && o.onnxruntime_library == NULL);
+    o.variant = SB_VARIANT_F32;
+    CHECK_OK(sb_engine_open(bundle, &o, &t));
+    o.backend = SB_BACKEND_ONNXRUNTIME;
+    o.onnxruntime_library = lib;
+    CHECK_OK(sb_engine_open(bundle, &o, &x));
+    if (t == NULL || x == NULL) {
+        sb_engine_close(&t);
+        sb_engine_close(&x);
+        return;
+    }
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    CHECK_OK(sb_engine_get_info(x, &info));
+    CHECK(info.backend == SB_BACKEND_ONNXRUNTIME);
+    CHECK(info.runtime != NULL && strncmp(info.runtime, "onnxruntime 1.", 14) == 0);
+    fill_frames(3);
+    f = gray_frame();
+    CHECK_OK(sb_engine_segment(t, &f, &m, 0, &rt));
+    CHECK_OK(sb_engine_segment(x, &f, &m, 0, &rx));
+    if (rt != NULL && rx != NULL) {
+        for (i = 0; i < 3; i++) {
+            CHECK_OK(sb_result_copy_mask(rt, i, mt, sizeof mt, W, 1));
+            CHECK_OK(sb_result_copy_mask(rx, i, mx, sizeof mx, W, 1));
+            for (k = 0; k < W * H; k++) same += mt[k] == mx[k];
+        }
+        CHECK(same >= 3 * W * H * 99 / 100);
+    }
+    sb_result_free(&rt);
+    sb_result_free(&rx);
+    test_stream_poll(x);
+    test_stream_callback(x);
+    printf("ONNX Runtime: tested (%s), masks agree with tract on %u of %u pixels\n",
+           info.runtime != NULL ? info.runtime : "?", same, 3 * W * H);
+    CHECK_OK(sb_engine_close(&t));
+    CHECK_OK(sb_engine_close(&x));
+}
+
 int main(int argc, char **argv) {
     sb_engine *e = NULL;
     sb_engine_options o;
@@ -1233,6 +1290,7 @@ int main(int argc, char **argv) {
     CHECK_OK(sb_engine_close(&e)); /* twice: no-op */
     CHECK(e == NULL);
     test_stream_outlives_engine(argv[1]);
+    test_onnxruntime(argv[1]);
 
     /* Logging: at least the bundle opening, nothing above the level asked for. */
     CHECK_OK(sb_set_log_callback(NULL, SB_LOG_OFF, NULL));

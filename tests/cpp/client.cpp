@@ -151,6 +151,7 @@ void test_engine(synboost::Engine& engine) {
     CHECK(!info.version.empty() && !info.licence.empty());
     CHECK(info.variant == SB_VARIANT_F32);
     CHECK(info.variant_reason.rfind("f32: ", 0) == 0);
+    CHECK(info.backend == SB_BACKEND_TRACT && info.runtime.rfind("tract ", 0) == 0);
     CHECK(info.structures == 7u);
     CHECK(info.input_width > 0 && info.input_height > 0);
 

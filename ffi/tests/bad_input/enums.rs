@@ -62,6 +62,52 @@ fn row_engine_options_variant_4() {
 }
 
 #[test]
+fn row_engine_options_backend_2() {
+    for b in [2, u32::MAX] {
+        options_refused(|o| o.backend = b, "SB_BACKEND_");
+    }
+}
+
+#[test]
+fn row_engine_options_onnxruntime_library_empty_or_not_utf8() {
+    options_refused(
+        |o| {
+            o.backend = SB_BACKEND_ONNXRUNTIME;
+            o.onnxruntime_library = c"".as_ptr();
+        },
+        "onnxruntime_library",
+    );
+    options_refused(
+        |o| {
+            o.backend = SB_BACKEND_ONNXRUNTIME;
+            o.onnxruntime_library = c"/tmp/\xff.so".as_ptr();
+        },
+        "not UTF-8",
+    );
+}
+
+#[test]
+fn row_engine_options_onnxruntime_library_missing() {
+    // A library that is not there is the model's failure to load, named in the message; with
+    // the tract backend the field is ignored.
+    let mut o = options();
+    o.backend = SB_BACKEND_ONNXRUNTIME;
+    o.onnxruntime_library = c"/nonexistent/libonnxruntime.so.1".as_ptr();
+    let mut e = poisoned();
+    let st = unsafe { sb_engine_open(bundle().as_ptr(), &o, &mut e) };
+    expect_err(st, SB_ERR_MODEL, "sb_engine_open");
+    assert!(e.is_null(), "*out not reset");
+    let msg = last_error();
+    assert!(
+        msg.contains("loading ONNX Runtime") && msg.contains("/nonexistent/libonnxruntime.so.1"),
+        "{msg}"
+    );
+    o.backend = SB_BACKEND_TRACT;
+    let mut e = open(&o);
+    assert_eq!(unsafe { sb_engine_close(&mut e) }, SB_OK);
+}
+
+#[test]
 fn row_engine_options_largest_component_2() {
     options_refused(|o| o.largest_component = 2, "largest_component");
 }

@@ -55,12 +55,38 @@ fn row_struct_size_meta() {
 
 #[test]
 fn row_struct_size_engine_options() {
-    for size in [0, 4, size_of::<sb_engine_options>() - 1] {
+    // Under the first version, or a size that ends inside a newer field: refused (no field is
+    // ever read in part).
+    let v1 = std::mem::offset_of!(sb_engine_options, backend);
+    for size in [
+        0,
+        4,
+        v1 - 1,
+        v1 + 4,
+        v1 + 12,
+        size_of::<sb_engine_options>() - 1,
+    ] {
         options_refused(
             |o| *o = with_size(*o, size),
             "sb_engine_options.struct_size",
         );
     }
+    // A host built against the first header: what follows its struct (here garbage) is never
+    // read; the newer fields take their defaults.
+    let mut old = filled::<sb_engine_options>(v1 as u32);
+    let v1_fields = with_size(options(), v1);
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            (&raw const v1_fields).cast::<u8>(),
+            old.as_mut_ptr().cast::<u8>(),
+            v1,
+        )
+    };
+    let mut e = open(old.as_ptr());
+    let mut info = filled::<sb_engine_info>(size_of::<sb_engine_info>() as u32);
+    assert_eq!(unsafe { sb_engine_get_info(e, info.as_mut_ptr()) }, SB_OK);
+    assert_eq!(unsafe { info.assume_init_ref() }.backend, SB_BACKEND_TRACT);
+    assert_eq!(unsafe { sb_engine_close(&mut e) }, SB_OK);
     let big = Larger {
         inner: with_size(options(), size_of::<Larger<sb_engine_options>>()),
         tail: [FILL; 24],
@@ -129,6 +155,12 @@ fn row_struct_size_engine_info() {
     assert!(
         reason.starts_with("f32: ") || reason.starts_with("int8: "),
         "{reason:?}"
+    );
+    assert_eq!(info.backend, SB_BACKEND_TRACT);
+    let runtime = unsafe { std::ffi::CStr::from_ptr(info.runtime) };
+    assert!(
+        runtime.to_str().unwrap().starts_with("tract 0."),
+        "{runtime:?}"
     );
     let big_size = size_of::<Larger<sb_engine_info>>() as u32;
     let mut big = filled::<Larger<sb_engine_info>>(big_size);

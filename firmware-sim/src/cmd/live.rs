@@ -10,7 +10,7 @@ use std::time::Instant;
 use synboost_dicom::ReadOptions;
 use synboost_phantom::PhantomConfig;
 use synboost_sim::live::source::{self, PhantomPlan, Source};
-use synboost_sim::live::{self, LiveOptions, Policy, Variant};
+use synboost_sim::live::{self, Backend, LiveOptions, Policy, Variant};
 
 /// `live` options.
 #[derive(clap::Args)]
@@ -43,9 +43,18 @@ pub struct LiveArgs {
     /// What a full queue does with a new frame.
     #[arg(long, value_enum, default_value_t = Policy::DropOldest)]
     policy: Policy,
-    /// Image model variant: auto (the faster, timed at load), f32 or int8.
+    /// Image model variant: auto (from the CPU and the bundle's measurements), timed (the
+    /// faster, timed at load), f32 or int8.
     #[arg(long, value_enum, default_value_t = Variant::Auto)]
     variant: Variant,
+    /// Inference runtime inside the library: tract (built in) or onnxruntime (an installed
+    /// libonnxruntime, loaded at open).
+    #[arg(long, value_enum, default_value_t = Backend::Tract)]
+    backend: Backend,
+    /// The libonnxruntime for --backend onnxruntime (default: $SYNBOOST_ONNXRUNTIME, else the
+    /// loader's search path).
+    #[arg(long)]
+    onnxruntime: Option<PathBuf>,
     /// Output folder for live.gif and report.json.
     #[arg(long, default_value = "live-out")]
     out: PathBuf,
@@ -118,6 +127,8 @@ pub fn run(a: &LiveArgs) -> Result<()> {
         queue: a.queue,
         policy: a.policy,
         variant: a.variant,
+        backend: a.backend,
+        onnxruntime: a.onnxruntime.clone(),
         out: a.out.clone(),
         gif_fps: a.gif_fps,
         gif_max_frames: a.gif_frames,

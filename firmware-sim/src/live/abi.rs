@@ -258,6 +258,10 @@ pub struct EngineInfo {
     pub licence: String,
     /// Why the variant runs.
     pub variant_reason: String,
+    /// `SB_BACKEND_TRACT` (0) or `SB_BACKEND_ONNXRUNTIME` (1).
+    pub backend: u32,
+    /// The runtime and its version.
+    pub runtime: String,
 }
 
 /// An open model bundle (`sb_engine`); closed on drop.
@@ -303,17 +307,20 @@ impl Engine {
             version: std::ptr::null(),
             licence: std::ptr::null(),
             variant_reason: std::ptr::null(),
+            backend: 0,
+            runtime: std::ptr::null(),
         };
         // SAFETY: a live engine and a sized, writable struct.
         let s = unsafe { (self.api.lib.sb_engine_get_info)(self.raw, &mut i) };
         self.api.check("sb_engine_get_info", s)?;
         // SAFETY: the strings are owned by the live engine.
-        let (name, version, licence, variant_reason) = unsafe {
+        let (name, version, licence, variant_reason, runtime) = unsafe {
             (
                 owned(i.name),
                 owned(i.version),
                 owned(i.licence),
                 owned(i.variant_reason),
+                owned(i.runtime),
             )
         };
         Ok(EngineInfo {
@@ -325,6 +332,8 @@ impl Engine {
             version,
             licence,
             variant_reason,
+            backend: i.backend,
+            runtime,
         })
     }
 }

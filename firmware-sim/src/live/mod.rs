@@ -30,7 +30,7 @@ pub mod source;
 mod summary;
 
 pub use locate::{locate_bundle, locate_library};
-pub use options::{LiveOptions, Policy, Variant};
+pub use options::{Backend, LiveOptions, Policy, Variant};
 pub use resident::resident_kib;
 pub use run::run;
 

@@ -1,6 +1,7 @@
 //! How a live run is set up: its options, and the queue policy and model variant as the C ABI
 //! numbers them.
 
+use crate::live::abi::sys::{SB_BACKEND_ONNXRUNTIME, SB_BACKEND_TRACT};
 use crate::live::abi::sys::{SB_POLICY_BLOCK, SB_POLICY_DROP_OLDEST, SB_POLICY_REJECT};
 use crate::live::abi::sys::{SB_VARIANT_AUTO, SB_VARIANT_F32, SB_VARIANT_INT8, SB_VARIANT_TIMED};
 use std::path::PathBuf;
@@ -75,6 +76,34 @@ impl Variant {
     }
 }
 
+/// Which inference runtime the library runs the model on (`sb_engine_options.backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Backend {
+    /// tract, built into the library.
+    #[default]
+    Tract,
+    /// ONNX Runtime, loaded by the library from an installed libonnxruntime.
+    Onnxruntime,
+}
+
+impl Backend {
+    /// The `SB_BACKEND_*` value.
+    pub(crate) fn c_value(self) -> u32 {
+        match self {
+            Backend::Tract => SB_BACKEND_TRACT,
+            Backend::Onnxruntime => SB_BACKEND_ONNXRUNTIME,
+        }
+    }
+
+    /// The name on the command line and in the report.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Backend::Tract => "tract",
+            Backend::Onnxruntime => "onnxruntime",
+        }
+    }
+}
+
 /// The name of the variant an engine runs (`sb_engine_info.variant`): `int8` or `f32`.
 pub(crate) fn variant_label(variant: u32) -> &'static str {
     if variant == SB_VARIANT_INT8 {
@@ -103,6 +132,11 @@ pub struct LiveOptions {
     pub policy: Policy,
     /// Image-model variant.
     pub variant: Variant,
+    /// Inference runtime.
+    pub backend: Backend,
+    /// With [`Backend::Onnxruntime`]: the libonnxruntime to load (`None`: the library's
+    /// default, `SYNBOOST_ONNXRUNTIME` or the loader's path).
+    pub onnxruntime: Option<PathBuf>,
     /// Output folder (created).
     pub out: PathBuf,
     /// Frames per second of the animation (sampling and playback).

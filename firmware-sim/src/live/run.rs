@@ -118,7 +118,24 @@ impl Setup {
         let mut eopts = api.engine_options()?;
         eopts.variant = opts.variant.c_value();
         eopts.threads = opts.threads;
+        eopts.backend = opts.backend.c_value();
+        // Kept alive until the open returns (the library borrows it for the call).
+        let ort_path = match &opts.onnxruntime {
+            None => None,
+            Some(p) => Some(
+                p.to_str()
+                    .and_then(|s| std::ffi::CString::new(s).ok())
+                    .ok_or_else(|| {
+                        SimError::Settings(format!(
+                            "--onnxruntime {}: give a UTF-8 path without NUL",
+                            p.display()
+                        ))
+                    })?,
+            ),
+        };
+        eopts.onnxruntime_library = ort_path.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
         let engine = Engine::open(&api, &opts.bundle, Some(&eopts))?;
+        drop(ort_path);
         let info = engine.info()?;
         log::info!(
             "model {} {} ({}), input {}x{}, licence: {}",
@@ -129,7 +146,11 @@ impl Setup {
             info.input_height,
             info.licence
         );
-        log::info!("variant: {}", info.variant_reason);
+        log::info!(
+            "variant: {}; runtime: {}",
+            info.variant_reason,
+            info.runtime
+        );
         let mut cfg = api.stream_config()?;
         cfg.policy = opts.policy.c_value();
         cfg.queue_capacity = opts.queue;

@@ -89,6 +89,7 @@ impl Measured<'_> {
                 policy: opts.policy.name().into(),
                 result_capacity: self.result_capacity,
                 variant: opts.variant.name().into(),
+                backend: opts.backend.name().into(),
             },
             source: src.description.clone(),
             library: LibraryInfo {

@@ -146,7 +146,8 @@ fn bundle_info(
 /// With val kinds and a camus224 folder, score the written bundle on camus224 val and record
 /// the scores in its manifest beside what training saw.
 /// With an int8 variant and `trials > 0`, both image graphs of the bundle in `dir` timed on
-/// this machine and the measurement recorded for its CPU class; the amended manifest.
+/// this machine (by tract, and by ONNX Runtime where one loads) and the measurements recorded
+/// for its CPU class; the amended manifest.
 pub fn measure(dir: &std::path::Path, trials: usize) -> Result<Option<Manifest>, ExportRunError> {
     let b = Bundle::open(dir)?;
     if trials == 0 || b.file(synboost_core::engine::ROLE_IMAGE_INT8).is_err() {
@@ -156,19 +157,37 @@ pub fn measure(dir: &std::path::Path, trials: usize) -> Result<Option<Manifest>,
         log::warn!("a debug build's timings would mislead engines: no measurement recorded");
         return Ok(None);
     }
-    let m = synboost_core::engine::measure_variants(&b, trials).map_err(|source| {
-        ExportRunError::Engine {
-            dir: dir.to_path_buf(),
-            source,
-        }
-    })?;
-    log::info!(
-        "{}: image graph f32 {:.2} ms, int8 {:.2} ms (medians of {trials}, one thread); recorded",
-        m.cpu,
-        m.f32_ms,
-        m.int8_ms
-    );
-    Ok(Some(Bundle::record_measurement(dir, &m)?))
+    use synboost_core::engine::Backend;
+    // tract always; ONNX Runtime too where one is installed (SYNBOOST_ONNXRUNTIME or the
+    // loader's path), so that engines on either backend find a measurement for this CPU.
+    let mut manifest = None;
+    for backend in [Backend::Tract, Backend::OnnxRuntime { library: None }] {
+        let m = match synboost_core::engine::measure_variants(&b, &backend, trials) {
+            Ok(m) => m,
+            Err(synboost_core::engine::EngineError::Runtime { stage, message })
+                if backend != Backend::Tract && stage == "loading ONNX Runtime" =>
+            {
+                log::info!("no ONNX Runtime to measure ({message}); tract only");
+                continue;
+            }
+            Err(source) => {
+                return Err(ExportRunError::Engine {
+                    dir: dir.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        log::info!(
+            "{} on {}: image graph f32 {:.2} ms, int8 {:.2} ms (medians of {trials}, one \
+             thread); recorded",
+            m.runtime,
+            m.cpu,
+            m.f32_ms,
+            m.int8_ms
+        );
+        manifest = Some(Bundle::record_measurement(dir, &m)?);
+    }
+    Ok(manifest)
 }
 
 fn record_val_scores(

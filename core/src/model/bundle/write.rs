@@ -69,8 +69,8 @@ impl Bundle {
     }
 
     /// Record in the bundle directory `dir` (verified first) a measurement of both image
-    /// graphs on one CPU class ([`crate::variant::Measured`]), replacing that class's earlier
-    /// one, in `quantization.image_int8.measured`: what [`crate::variant::choose`] reads. The
+    /// graphs on one CPU class with one backend ([`crate::variant::Measured`]), replacing that
+    /// class's and backend's earlier one, in `quantization.image_int8.measured`: what [`crate::variant::choose`] reads. The
     /// model files are untouched; the bundle digest changes.
     pub fn record_measurement(
         dir: &Path,
@@ -78,7 +78,7 @@ impl Bundle {
     ) -> Result<Manifest, BundleError> {
         Self::amend(dir, "int8 measurements", |m| {
             let mut list = crate::variant::recorded(&m.quantization);
-            list.retain(|x| x.cpu != measured.cpu);
+            list.retain(|x| x.cpu != measured.cpu || x.runtime != measured.runtime);
             list.push(measured.clone());
             let value = serde_json::to_value(&list).map_err(|e| BundleError::Inconsistent {
                 path: dir.join(MANIFEST),

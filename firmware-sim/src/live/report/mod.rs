@@ -69,6 +69,8 @@ pub struct Settings {
     pub result_capacity: u32,
     /// Requested image-model variant.
     pub variant: String,
+    /// Inference runtime asked for ("tract" or "onnxruntime").
+    pub backend: String,
 }
 
 /// The loaded library.

@@ -45,7 +45,7 @@ impl LiveReport {
     fn header(&self, t: &mut String) {
         let _ = writeln!(
             t,
-            "live: {} frames at {:.2} fps for {} s, {} worker(s), queue {} ({}), model {} ({})",
+            "live: {} frames at {:.2} fps for {} s, {} worker(s), queue {} ({}), model {} ({}, {})",
             self.source
                 .get("kind")
                 .and_then(|v| v.as_str())
@@ -56,7 +56,8 @@ impl LiveReport {
             self.settings.queue,
             self.settings.policy,
             self.model.info.name,
-            variant_label(self.model.info.variant)
+            variant_label(self.model.info.variant),
+            self.model.info.runtime
         );
         if self.interrupted {
             let _ = writeln!(
