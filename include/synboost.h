@@ -250,7 +250,10 @@ typedef uint32_t sb_backend;
 /**
  * ONNX Runtime 1.17 or newer, loaded from an installed `libonnxruntime` when the engine opens
  * (`sb_engine_options.onnxruntime_library`); nothing of it is linked into this library. The
- * same bundles, pre- and postprocessing and results; one ONNX Runtime library per process.
+ * same bundles, pre- and postprocessing and results; one ONNX Runtime library per process,
+ * never unloaded. With `threads` above 1 each engine's session runs its own ONNX Runtime
+ * thread pool (no callback ever runs on those threads); ONNX Runtime's log goes to the log
+ * callback with target "onnxruntime".
  */
 #define SB_BACKEND_ONNXRUNTIME 1
 

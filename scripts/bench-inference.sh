@@ -6,7 +6,7 @@
 #   scripts/bench-inference.sh [BUNDLE=models/default] [ROUNDS=5] [ITERS=30]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bundle=${1:-models/default}
+bundle=$(cd "${1:-models/default}" && pwd)  # cargo bench runs in core/: absolute
 rounds=${2:-5}
 iters=${3:-30}
 SYNBOOST_ONNXRUNTIME=$(scripts/onnxruntime-lib.sh)

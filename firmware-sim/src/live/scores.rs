@@ -25,6 +25,16 @@ pub(crate) struct Scores {
 }
 
 impl Scores {
+    /// Bytes of the per-frame values kept for the report (grow with the run's length).
+    pub fn kept_bytes(&self) -> usize {
+        let n: usize = [&self.dice, &self.area_px, &self.area_mm2, &self.confidence]
+            .iter()
+            .flat_map(|a| a.iter())
+            .map(Vec::len)
+            .sum();
+        n * std::mem::size_of::<f64>()
+    }
+
     /// Score structure `k` of a segmented frame (against `truth` when the frame has one).
     pub fn record(&mut self, k: usize, s: &StructureView<'_>, truth: Option<&Mask>) -> Result<()> {
         self.seen[k] = true;

@@ -154,14 +154,19 @@ impl LiveReport {
             t,
             "resident memory",
             format!(
-                "{} before streaming, {} after {} s, {} at end ({})",
+                "{} before streaming, {} after {} s, {} at end ({}; {} without the {} of \
+                 per-frame records this report keeps)",
                 kib(self.memory.rss_before_kib),
                 kib(self.memory.rss_start_kib),
                 Memory::WARM_UP_S,
                 kib(self.memory.rss_end_kib),
                 self.memory
                     .growth_percent
-                    .map_or("growth ?".into(), |g| format!("{g:+.1} %"))
+                    .map_or("growth ?".into(), |g| format!("{g:+.1} %")),
+                self.memory
+                    .growth_without_records_percent
+                    .map_or("?".into(), |g| format!("{g:+.1} %")),
+                kib(Some(self.memory.records_kib)),
             ),
         );
     }
