@@ -244,7 +244,7 @@ typedef uint32_t sb_variant;
 /** Which inference runtime runs the model (`SB_BACKEND_*`). */
 typedef uint32_t sb_backend;
 
-/** tract, built into this library (the default). */
+/** tract, built into this library (the default; absent from the ONNX Runtime-only build). */
 #define SB_BACKEND_TRACT 0
 
 /**
@@ -287,7 +287,10 @@ typedef struct sb_engine_options {
     /**
      * `SB_BACKEND_*` (default `SB_BACKEND_TRACT`). Added after the first version, as is
      * `onnxruntime_library`: a host whose struct ends before it (`struct_size` 24) gets the
-     * defaults for both.
+     * defaults for both. A library built without tract (the small ONNX Runtime-only build)
+     * defaults to `SB_BACKEND_ONNXRUNTIME` and fails an open that asks for
+     * `SB_BACKEND_TRACT` with `SB_ERR_MODEL`; `sb_engine_options_defaults` tells which build
+     * this is.
      */
     sb_backend backend;
     /**
@@ -304,7 +307,8 @@ typedef struct sb_engine_options {
  *
  * Sets every field, `struct_size` to sizeof(sb_engine_options) included: the variant chosen
  * at load (SB_VARIANT_AUTO), a cache of 64 prompts, largest component and hole filling on, one
- * thread, the tract backend (SB_BACKEND_TRACT, `onnxruntime_library` NULL).
+ * thread, the tract backend (SB_BACKEND_TRACT; SB_BACKEND_ONNXRUNTIME in the ONNX Runtime-only
+ * build), `onnxruntime_library` NULL.
  *
  * @param out The caller's struct to fill; not NULL.
  * @return SB_OK;

@@ -45,8 +45,9 @@ command -v dciodvfy >/dev/null || need+=(dicom3tools)
 # valgrind runs the C client under memcheck (tests/tests/c_clients.rs).
 command -v valgrind >/dev/null || need+=(valgrind)
 # libclang: bindgen reads include/synboost.h into the simulator's dlopen table (firmware-sim/build.rs).
-[[ -n "${LIBCLANG_PATH:-}" ]] || compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null \
-  || compgen -G '/usr/lib/x86_64-linux-gnu/libclang*.so*' >/dev/null || need+=(libclang-dev)
+# libclang itself, not libclang-cpp (which some images carry without it, and bindgen cannot use).
+[[ -n "${LIBCLANG_PATH:-}" ]] || compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null \
+  || compgen -G '/usr/lib/*-linux-gnu/libclang-[0-9]*.so*' >/dev/null || need+=(libclang-dev)
 if ((${#need[@]})); then
   step "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -75,6 +76,8 @@ cargo fmt --all -- --check
 
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The ONNX Runtime-only library (core and ffi without the `tract` feature) is linted too.
+cargo clippy -p synboost --no-default-features --locked -- -D warnings
 
 step "cargo test"
 set +e

@@ -84,7 +84,7 @@ pub struct EngineOptions {
     /// Threads one frame's graph may use, 1 to 64 (tract's multithreaded kernels, or ONNX
     /// Runtime's intra-op threads). Engines cloned with [`Engine::try_clone`] share tract's pool.
     pub threads: usize,
-    /// The runtime that runs the graphs (default tract).
+    /// The runtime that runs the graphs (default tract; ONNX Runtime in a build without tract).
     pub backend: Backend,
 }
 
@@ -97,7 +97,7 @@ impl Default for EngineOptions {
             fill_holes: true,
             auto_trials: 7,
             threads: 1,
-            backend: Backend::Tract,
+            backend: Backend::default(),
         }
     }
 }

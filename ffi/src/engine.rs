@@ -30,7 +30,7 @@ pub const SB_VARIANT_TIMED: sb_variant = 3;
 
 /// Which inference runtime runs the model (`SB_BACKEND_*`).
 pub type sb_backend = u32;
-/// tract, built into this library (the default).
+/// tract, built into this library (the default; absent from the ONNX Runtime-only build).
 pub const SB_BACKEND_TRACT: sb_backend = 0;
 /// ONNX Runtime 1.17 or newer, loaded from an installed `libonnxruntime` when the engine opens
 /// (`sb_engine_options.onnxruntime_library`); nothing of it is linked into this library. The
@@ -59,7 +59,10 @@ pub struct sb_engine_options {
     pub threads: u32,
     /// `SB_BACKEND_*` (default `SB_BACKEND_TRACT`). Added after the first version, as is
     /// `onnxruntime_library`: a host whose struct ends before it (`struct_size` 24) gets the
-    /// defaults for both.
+    /// defaults for both. A library built without tract (the small ONNX Runtime-only build)
+    /// defaults to `SB_BACKEND_ONNXRUNTIME` and fails an open that asks for
+    /// `SB_BACKEND_TRACT` with `SB_ERR_MODEL`; `sb_engine_options_defaults` tells which build
+    /// this is.
     pub backend: sb_backend,
     /// With `SB_BACKEND_ONNXRUNTIME`: the `libonnxruntime` to load, a NUL-terminated UTF-8
     /// path borrowed for the call; NULL (default) for the path in the environment variable
@@ -82,7 +85,10 @@ impl Default for sb_engine_options {
             largest_component: u32::from(d.largest_component),
             fill_holes: u32::from(d.fill_holes),
             threads: d.threads as u32,
-            backend: SB_BACKEND_TRACT,
+            backend: match d.backend {
+                Backend::Tract => SB_BACKEND_TRACT,
+                Backend::OnnxRuntime { .. } => SB_BACKEND_ONNXRUNTIME,
+            },
             onnxruntime_library: std::ptr::null(),
         }
     }
@@ -241,7 +247,8 @@ pub(crate) fn engine_error(e: EngineError) -> Error {
 ///
 /// Sets every field, `struct_size` to sizeof(sb_engine_options) included: the variant chosen
 /// at load (SB_VARIANT_AUTO), a cache of 64 prompts, largest component and hole filling on, one
-/// thread, the tract backend (SB_BACKEND_TRACT, `onnxruntime_library` NULL).
+/// thread, the tract backend (SB_BACKEND_TRACT; SB_BACKEND_ONNXRUNTIME in the ONNX Runtime-only
+/// build), `onnxruntime_library` NULL.
 ///
 /// @param out The caller's struct to fill; not NULL.
 /// @return SB_OK;

@@ -2,7 +2,9 @@
 //! through environment variables.
 #![deny(missing_docs)]
 
+pub mod elf;
 pub mod fuzz;
+pub mod process;
 pub mod workspace;
 
 use std::path::PathBuf;

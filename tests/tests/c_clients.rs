@@ -9,16 +9,14 @@
 //! compilers, binutils and pkg-config are the system's (scripts/test.sh installs them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::Command;
+use std::time::SystemTime;
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Tokenizer, Vocab};
 use synboost_export::student::{BundleInfo, write_random_student};
-
-/// How long a client may run before it is taken for hung.
-const RUN_TIMEOUT: Duration = Duration::from_secs(600);
+use synboost_tests::elf::exported_globals;
+use synboost_tests::process::{require_tool, run, run_ok, summary_line};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -113,78 +111,6 @@ fn lib_dir() -> PathBuf {
     dir
 }
 
-/// A required system tool; a clear failure when it is not installed.
-fn require_tool(name: &str, version_arg: &str, package: &str) {
-    let ok = Command::new(name)
-        .arg(version_arg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "`{name}` is not installed or does not run: install {package} (scripts/test.sh installs \
-         it on Debian/Ubuntu with apt-get)"
-    );
-}
-
-/// Run a command to completion (killed after `RUN_TIMEOUT`), with its output.
-fn run(cmd: &mut Command) -> Output {
-    let what = format!("{cmd:?}");
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    let mut out = child.stdout.take().expect("piped stdout");
-    let mut err = child.stderr.take().expect("piped stderr");
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for the child") {
-            break s;
-        }
-        if start.elapsed() > RUN_TIMEOUT {
-            let _ = child.kill();
-            let s = child.wait().expect("wait for the killed child");
-            let stdout = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned();
-            panic!(
-                "{what} ran longer than {RUN_TIMEOUT:?} ({s}) and was killed (a deadlock?); \
-                 its output so far:\n{stdout}"
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: t_out.join().unwrap_or_default(),
-        stderr: t_err.join().unwrap_or_default(),
-    }
-}
-
-/// Run and require success; the output on failure.
-fn run_ok(cmd: &mut Command) -> Output {
-    let what = format!("{cmd:?}");
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// A random-weight tiny student bundle, and a copy whose image graph has flipped bytes.
 struct Bundles {
     good: tempfile::TempDir,
@@ -275,13 +201,6 @@ fn run_client(exe: &Path, b: &Bundles) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     eprintln!("{stdout}");
     stdout
-}
-
-fn summary_line<'a>(stdout: &'a str, prefix: &str) -> &'a str {
-    stdout
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no summary line `{prefix} …` in:\n{stdout}"))
 }
 
 #[test]
@@ -399,29 +318,13 @@ fn library_exports_only_sb_symbols_and_has_its_soname() {
     require_tool("nm", "--version", "binutils");
     require_tool("readelf", "--version", "binutils");
     let so = lib_dir().join("libsynboost.so");
-    let out = run_ok(Command::new("nm").args(["-D", "--defined-only"]).arg(&so));
-    let text = String::from_utf8_lossy(&out.stdout);
     let mut exported = Vec::new();
     let mut offenders = Vec::new();
-    for line in text.lines() {
-        // "<address> <type> <name>"; global code and data types are upper case (also the GNU
-        // indirect functions `i` and unique globals `u`).
-        let mut f = line.split_whitespace().rev();
-        let (Some(name), Some(kind)) = (f.next(), f.next()) else {
-            continue;
-        };
-        let global = matches!(
-            kind,
-            "T" | "D" | "B" | "R" | "G" | "S" | "V" | "W" | "i" | "u"
-        );
-        if !global {
-            continue;
-        }
-        let name = name.split('@').next().unwrap_or(name);
-        if name.starts_with("sb_") {
-            exported.push(name.to_string());
+    for e in exported_globals(&so) {
+        if e.name.starts_with("sb_") {
+            exported.push(e.name);
         } else {
-            offenders.push(line.to_string());
+            offenders.push(e.line);
         }
     }
     assert!(

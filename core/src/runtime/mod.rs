@@ -3,8 +3,12 @@
 //! nothing is linked or downloaded at build time). Both take the same bundle files and give
 //! the same outputs to the same pre- and postprocessing; the engine holds a [`Runtime`] and
 //! its [`Graph`]s and never looks inside them.
+//!
+//! tract is the crate feature `tract` (on by default). A build without it has only the ONNX
+//! Runtime backend, which is then the default, and asking for tract is a [`RuntimeError`].
 
 mod onnxruntime;
+#[cfg(feature = "tract")]
 mod tract;
 
 use std::path::PathBuf;
@@ -12,10 +16,9 @@ use std::path::PathBuf;
 pub use onnxruntime::{ONNXRUNTIME_ENV, OnnxRuntimeInfo, loaded_onnxruntime};
 
 /// Which inference runtime an engine uses.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
-    /// tract, compiled into the library (the default).
-    #[default]
+    /// tract, compiled into the library (the default where the library is built with it).
     Tract,
     /// ONNX Runtime, loaded from an installed shared library at open time.
     OnnxRuntime {
@@ -27,7 +30,22 @@ pub enum Backend {
     },
 }
 
+impl Default for Backend {
+    /// tract where this build has it ([`Backend::TRACT_BUILT_IN`]), else ONNX Runtime from its
+    /// default library path.
+    fn default() -> Self {
+        if Self::TRACT_BUILT_IN {
+            Self::Tract
+        } else {
+            Self::OnnxRuntime { library: None }
+        }
+    }
+}
+
 impl Backend {
+    /// Whether this build has the tract backend (the crate feature `tract`).
+    pub const TRACT_BUILT_IN: bool = cfg!(feature = "tract");
+
     /// Short name: "tract" or "onnxruntime" (as recorded with measurements).
     pub fn name(&self) -> &'static str {
         match self {
@@ -100,6 +118,7 @@ impl Input<'_> {
 /// its thread count. Cheap to clone (shared).
 #[derive(Clone)]
 pub(crate) enum Runtime {
+    #[cfg(feature = "tract")]
     Tract(tract::Tract),
     OnnxRuntime(onnxruntime::Ort),
 }
@@ -114,12 +133,14 @@ impl std::fmt::Debug for Runtime {
 /// from several threads at once).
 #[derive(Clone)]
 pub(crate) enum Graph {
+    #[cfg(feature = "tract")]
     Tract(tract::Plan),
     OnnxRuntime(std::sync::Arc<onnxruntime::Session>),
 }
 
 /// The first output of a run, held where the runtime put it.
 pub(crate) enum Output {
+    #[cfg(feature = "tract")]
     Tract(::tract_onnx::prelude::Tensor),
     OnnxRuntime(onnxruntime::Value),
 }
@@ -128,6 +149,7 @@ impl Output {
     /// The output as float32 elements.
     pub(crate) fn as_f32(&self) -> Result<&[f32], RuntimeError> {
         match self {
+            #[cfg(feature = "tract")]
             Self::Tract(t) => tract::as_f32(t),
             Self::OnnxRuntime(v) => v.as_f32(),
         }
@@ -144,7 +166,16 @@ impl Runtime {
             ));
         }
         Ok(match backend {
+            #[cfg(feature = "tract")]
             Backend::Tract => Self::Tract(tract::Tract::new(threads)?),
+            #[cfg(not(feature = "tract"))]
+            Backend::Tract => {
+                return Err(RuntimeError::new(
+                    "starting the runtime",
+                    "this build of synboost has no tract backend (built without the feature \
+                     `tract`): use the ONNX Runtime backend",
+                ));
+            }
             Backend::OnnxRuntime { library } => {
                 Self::OnnxRuntime(onnxruntime::Ort::new(library.as_deref(), threads)?)
             }
@@ -154,6 +185,7 @@ impl Runtime {
     /// Which backend this is.
     pub(crate) fn backend_name(&self) -> &'static str {
         match self {
+            #[cfg(feature = "tract")]
             Self::Tract(_) => "tract",
             Self::OnnxRuntime(_) => "onnxruntime",
         }
@@ -162,6 +194,7 @@ impl Runtime {
     /// Runtime and version, e.g. "tract 0.23.9" or "onnxruntime 1.32.0 (/usr/lib/…)".
     pub(crate) fn describe(&self) -> String {
         match self {
+            #[cfg(feature = "tract")]
             Self::Tract(_) => format!("tract {}", tract::VERSION),
             Self::OnnxRuntime(o) => {
                 let i = o.info();
@@ -173,6 +206,7 @@ impl Runtime {
     /// Load an ONNX graph.
     pub(crate) fn load(&self, onnx: &[u8], stage: &'static str) -> Result<Graph, RuntimeError> {
         match self {
+            #[cfg(feature = "tract")]
             Self::Tract(_) => tract::load(onnx, stage).map(Graph::Tract),
             Self::OnnxRuntime(o) => o.load(onnx, stage).map(|s| Graph::OnnxRuntime(s.into())),
         }
@@ -189,10 +223,12 @@ impl Runtime {
             i.check(stage)?;
         }
         match (self, graph) {
+            #[cfg(feature = "tract")]
             (Self::Tract(t), Graph::Tract(p)) => t.run(p, inputs, stage).map(Output::Tract),
             (Self::OnnxRuntime(_), Graph::OnnxRuntime(s)) => {
                 s.run(inputs, stage).map(Output::OnnxRuntime)
             }
+            #[allow(unreachable_patterns)] // one runtime only, without tract
             _ => Err(RuntimeError::new(
                 stage,
                 "the graph was loaded by another runtime",
