@@ -2,7 +2,8 @@
 //! run state as JSON beside them, so that `--resume` continues where a run stopped.
 //!
 //! ```text
-//! <run>/last.safetensors   weights after the latest epoch
+//! <run>/last.safetensors   weights to continue from: after the latest epoch, or between
+//!                          phases the finished phase's best
 //! <run>/best.safetensors   weights of the best validation dice so far
 //! <run>/state.json         spec, configuration, history, where to continue
 //! <run>/log.jsonl          one JSON object per epoch (and the run's start and end)

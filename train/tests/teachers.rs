@@ -52,6 +52,7 @@ fn config() -> TrainConfig {
         val_limit: None,
         seed: 3,
         time_limit: None,
+        pause_after: None,
         device: Device::Cpu,
         workers: 1,
         augment: false,

@@ -55,6 +55,7 @@ fn tiny_phantom_training_learns_and_exports() {
         val_limit: None,
         seed: 3,
         time_limit: None,
+        pause_after: None,
         device: Device::Cpu,
         workers: 1,
         augment: false,

@@ -84,9 +84,13 @@ pub struct FitArgs {
     /// Validate on at most this many samples.
     #[arg(long)]
     pub limit_val: Option<usize>,
-    /// Stop after this many minutes (validating and saving first).
-    #[arg(long)]
+    /// Stop after this many minutes (validating and saving first); the run is then finished.
+    #[arg(long, conflicts_with = "pause_after_min")]
     pub time_limit_min: Option<f64>,
+    /// Pause at the first epoch boundary after this many minutes, resumable: `--resume`
+    /// continues with the next epoch as if never stopped (for campaigns longer than a session).
+    #[arg(long)]
+    pub pause_after_min: Option<f64>,
     /// Seed of the weight initialisation (libtorch's generator), shuffling, prompt draws and
     /// augmentation.
     #[arg(long, default_value_t = 0)]
@@ -144,6 +148,7 @@ pub fn fit(a: FitArgs) -> Result<()> {
         val_limit: a.limit_val,
         seed: a.seed,
         time_limit: a.time_limit_min.map(|m| Duration::from_secs_f64(m * 60.0)),
+        pause_after: a.pause_after_min.map(|m| Duration::from_secs_f64(m * 60.0)),
         device,
         workers: a.workers,
         augment: a.augment,
@@ -176,6 +181,8 @@ pub fn fit(a: FitArgs) -> Result<()> {
         report.seconds / 60.0,
         if report.time_limited {
             " (time limit)"
+        } else if report.paused {
+            " (paused: run again with --resume to continue)"
         } else {
             ""
         },

@@ -18,8 +18,13 @@ pub struct TrainConfig {
     pub val_limit: Option<usize>,
     /// Base seed.
     pub seed: u64,
-    /// Stop training (after validating) once this much time has passed.
+    /// Stop training (after validating) once this much time has passed; the run is then
+    /// finished.
     pub time_limit: Option<Duration>,
+    /// Pause at the first epoch boundary after this much time: the state is saved unfinished,
+    /// so `--resume` continues with the next epoch exactly as an uninterrupted run would (same
+    /// data order and schedule; AdamW's moments restart).
+    pub pause_after: Option<Duration>,
     /// Device.
     pub device: Device,
     /// Loader threads.

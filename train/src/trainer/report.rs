@@ -14,4 +14,6 @@ pub struct TrainReport {
     pub seconds: f64,
     /// True when the time limit stopped the run.
     pub time_limited: bool,
+    /// True when the run paused at an epoch boundary (`pause_after`): resume it to go on.
+    pub paused: bool,
 }

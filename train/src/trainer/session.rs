@@ -42,11 +42,19 @@ struct Clock {
     limit: Option<std::time::Duration>,
     /// True once the limit stopped the run.
     stopped: bool,
+    /// Pause at an epoch boundary after this long.
+    pause_after: Option<std::time::Duration>,
+    /// True once the run paused.
+    paused: bool,
 }
 
 impl Clock {
     fn out_of_time(&self) -> bool {
         self.limit.is_some_and(|t| self.start.elapsed() >= t)
+    }
+
+    fn pause_due(&self) -> bool {
+        self.pause_after.is_some_and(|t| self.start.elapsed() >= t)
     }
 }
 
@@ -79,6 +87,8 @@ impl Training<'_> {
             start: Instant::now(),
             limit: self.cfg.time_limit,
             stopped: false,
+            pause_after: self.cfg.pause_after,
+            paused: false,
         };
         if let Some(d) = self.distill {
             d.validate().map_err(TrainError::Resume)?;
@@ -88,21 +98,32 @@ impl Training<'_> {
         self.run.log(&serde_json::json!({"event": "start", "resume": self.resume, "device": format!("{:?}", self.cfg.device)}))?;
         let mut summary = Vec::new();
         while state.phase < self.phases.len() && !state.finished {
+            if state.epoch == 0 && !summary.is_empty() && clock.pause_due() {
+                // Between phases: the next one starts when the run is resumed.
+                clock.paused = true;
+                break;
+            }
             let phase = &self.phases[state.phase];
             self.run_phase(vs, phase, &mut state, &mut clock, &mut progress)?;
             let (bd, be) = state.best.unwrap_or((0.0, 0));
             summary.push((phase.name.clone(), bd, be, state.epoch));
+            if clock.paused {
+                break;
+            }
             self.end_phase(vs, phase, &mut state, clock.stopped)?;
         }
-        state.finished = true;
+        if !clock.paused {
+            state.finished = true;
+        }
         self.run.save_state(&state)?;
         let report = TrainReport {
             history: state.history.clone(),
             phases: summary,
             seconds: clock.start.elapsed().as_secs_f64(),
             time_limited: clock.stopped,
+            paused: clock.paused,
         };
-        self.run.log(&serde_json::json!({"event": "end", "phases": report.phases, "seconds": report.seconds, "time_limited": clock.stopped}))?;
+        self.run.log(&serde_json::json!({"event": if clock.paused { "pause" } else { "end" }, "phases": report.phases, "seconds": report.seconds, "time_limited": clock.stopped}))?;
         Ok(report)
     }
 
@@ -242,6 +263,14 @@ impl Training<'_> {
                 break;
             }
             if clock.stopped {
+                break;
+            }
+            if state.epoch < pc.epochs && clock.pause_due() {
+                log::info!(
+                    "pausing after epoch {epoch} of {} (resume to continue)",
+                    pc.epochs
+                );
+                clock.paused = true;
                 break;
             }
         }
@@ -387,6 +416,9 @@ impl Training<'_> {
             RunDir::load_weights(vs, &run.best())?;
         }
         run.save_weights(vs, &run.phase_end(&phase.name))?;
+        // `last` is what a resumed run loads: between phases, the weights the next one starts
+        // from (this phase's best), not its final epoch's.
+        run.save_weights(vs, &run.last())?;
         if time_limited {
             state.finished = true;
         } else {
