@@ -106,6 +106,10 @@ pub struct RunState {
     pub history: Vec<EpochRecord>,
     /// True once the run finished (all phases done or stopped early).
     pub finished: bool,
+    /// Optimiser steps in the current phase's weight average ([`RunDir::ema`]); 0 without
+    /// one.
+    #[serde(default)]
+    pub ema_updates: u64,
     /// What the weights were made from: every phase's training and validation data, a
     /// distillation teacher's (runs saved before it was recorded read as unrecorded).
     #[serde(default = "Provenance::unrecorded")]
@@ -145,6 +149,12 @@ impl RunDir {
     /// Weights at the end of phase `name` (e.g. the pretrained weights of pt-ft).
     pub fn phase_end(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.safetensors"))
+    }
+
+    /// The phase's moving average of the weights after the latest epoch (phases with
+    /// [`crate::trainer::PhaseConfig::ema`]).
+    pub fn ema(&self) -> PathBuf {
+        self.dir.join("ema.safetensors")
     }
 
     fn state_path(&self) -> PathBuf {
@@ -242,6 +252,7 @@ mod tests {
             since_best: 0,
             history: Vec::new(),
             finished: false,
+            ema_updates: 0,
             provenance: Provenance::of([DataProvenance::Phantom]),
         };
         let dir = tempfile::tempdir().unwrap();

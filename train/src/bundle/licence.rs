@@ -39,6 +39,7 @@ mod tests {
             since_best: 0,
             history: Vec::new(),
             finished: true,
+            ema_updates: 0,
             provenance,
         }
     }

@@ -58,6 +58,10 @@ pub struct FitArgs {
     /// Initial learning rate.
     #[arg(long, default_value_t = 3e-3)]
     pub lr: f64,
+    /// Keep an exponential moving average of the weights with this decay (e.g. 0.999) and
+    /// validate, keep and export the average instead of the raw weights.
+    #[arg(long)]
+    pub ema: Option<f64>,
     /// Learning-rate schedule: plateau (cut by half after 3 stalled epochs) or cosine (to 1e-5
     /// over --epochs, stepped per batch).
     #[arg(long, default_value = "plateau")]
@@ -140,6 +144,11 @@ pub fn fit(a: FitArgs) -> Result<()> {
     tch::manual_seed(a.seed as i64);
     let arch = architecture(&a)?;
     check_model_flags(&a, &arch)?;
+    if let Some(d) = a.ema
+        && !(d > 0.0 && d < 1.0)
+    {
+        bail!("--ema {d}: give a decay in (0, 1), e.g. 0.999");
+    }
     let phases = phases(&a, &arch)?;
     let cfg = TrainConfig {
         batch_size: a.batch,
@@ -265,6 +274,7 @@ fn phases(a: &FitArgs, arch: &Architecture) -> Result<Vec<Phase>> {
                 patience: a.patience,
                 schedule: a.schedule,
                 warmup_steps: warmup,
+                ema: a.ema,
                 ..Default::default()
             },
         }

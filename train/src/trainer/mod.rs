@@ -34,6 +34,7 @@
 
 mod config;
 mod distill;
+mod ema;
 mod error;
 mod loss;
 mod phase;

@@ -32,6 +32,11 @@ pub struct PhaseConfig {
     /// Learning-rate schedule (runs saved before it existed used plateau cuts).
     #[serde(default)]
     pub schedule: Schedule,
+    /// Decay of an exponential moving average of the weights (e.g. 0.999): when set, the
+    /// average is what is validated, kept as the best and carried to the next phase; `None`
+    /// (runs saved before it existed) for the raw weights.
+    #[serde(default)]
+    pub ema: Option<f64>,
 }
 
 impl Default for PhaseConfig {
@@ -47,6 +52,7 @@ impl Default for PhaseConfig {
             clip_norm: 5.0,
             warmup_steps: 0,
             schedule: Schedule::Plateau,
+            ema: None,
         }
     }
 }

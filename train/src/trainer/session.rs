@@ -4,6 +4,7 @@
 //! its best weights.
 
 use super::distill::Distillation;
+use super::ema::Ema;
 use super::loss::loss;
 use super::val_data::{check_val_data, fingerprint_val_data};
 use super::validate::validate;
@@ -56,6 +57,15 @@ impl Clock {
     fn pause_due(&self) -> bool {
         self.pause_after.is_some_and(|t| self.start.elapsed() >= t)
     }
+}
+
+/// What an epoch's optimiser steps change: the optimiser, the phase's counters and, with a
+/// weight average, the average of the store's weights.
+struct StepContext<'a> {
+    opt: &'a mut Optimizer,
+    counters: &'a mut PhaseCounters,
+    ema: Option<&'a mut Ema>,
+    vs: &'a VarStore,
 }
 
 /// What one phase counts across its epochs.
@@ -179,6 +189,7 @@ impl Training<'_> {
                 since_best: 0,
                 history: Vec::new(),
                 finished: false,
+                ema_updates: 0,
                 provenance: self.provenance(),
             }),
         }
@@ -226,11 +237,31 @@ impl Training<'_> {
             stalled: 0,
             step: 0,
         };
+        // The phase's weight average: continued when resuming inside the phase, else new.
+        let mut ema = match pc.ema {
+            Some(d) if state.epoch > 0 && state.ema_updates > 0 && self.run.ema().is_file() => {
+                Some(Ema::resume(vs, d, &self.run.ema(), state.ema_updates)?)
+            }
+            Some(d) => Some(Ema::new(vs, d)),
+            None => None,
+        };
         while state.epoch < pc.epochs {
             let epoch = state.epoch + 1;
             let t0 = Instant::now();
-            let l = self.train_epoch(&mut opt, phase, state, &mut counters, clock, progress)?;
+            let mut ctx = StepContext {
+                opt: &mut opt,
+                counters: &mut counters,
+                ema: ema.as_mut(),
+                vs,
+            };
+            let l = self.train_epoch(&mut ctx, phase, state, clock, progress)?;
             let train_secs = t0.elapsed().as_secs_f64();
+            // The raw weights are what training continues from; the average, when there is
+            // one, is what is validated and kept.
+            self.run.save_weights(vs, &self.run.last())?;
+            if let Some(e) = ema.as_mut() {
+                e.swap(vs)?;
+            }
             let (val_loss, val_dice, per) = validate(self.net, &phase.val, self.cfg)?;
             let rec = EpochRecord {
                 phase: phase.name.clone(),
@@ -252,8 +283,12 @@ impl Training<'_> {
                 .log(&serde_json::to_value(&rec).unwrap_or_default())?;
             state.epoch = epoch;
             state.history.push(rec);
-            self.run.save_weights(vs, &self.run.last())?;
             self.keep_best(vs, &mut opt, pc, state, &mut counters, (val_dice, epoch))?;
+            if let Some(e) = ema.as_mut() {
+                self.run.save_weights(vs, &self.run.ema())?;
+                e.swap(vs)?;
+                state.ema_updates = e.updates();
+            }
             self.run.save_state(state)?;
             if state.since_best >= pc.patience {
                 log::info!(
@@ -280,10 +315,9 @@ impl Training<'_> {
     /// One epoch of optimiser steps over the phase's training pairs.
     fn train_epoch(
         &self,
-        opt: &mut Optimizer,
+        ctx: &mut StepContext<'_>,
         phase: &Phase,
         state: &RunState,
-        counters: &mut PhaseCounters,
         clock: &mut Clock,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<EpochLoss, TrainError> {
@@ -311,7 +345,10 @@ impl Training<'_> {
             let b = batch?;
             let fraction =
                 (state.epoch as f64 + bi as f64 / batches as f64) / pc.epochs.max(1) as f64;
-            let lv = self.step(opt, &b, pc, state.lr, fraction, counters)?;
+            let lv = self.step(ctx.opt, &b, pc, state.lr, fraction, ctx.counters)?;
+            if let Some(e) = ctx.ema.as_deref_mut() {
+                e.update(ctx.vs)?;
+            }
             if !lv.is_finite() {
                 return Err(TrainError::Diverged {
                     phase: phase.name.clone(),
@@ -424,6 +461,7 @@ impl Training<'_> {
         } else {
             state.phase += 1;
             state.epoch = 0;
+            state.ema_updates = 0;
             state.best = None;
             state.since_best = 0;
             state.lr = self
