@@ -48,6 +48,10 @@ pub struct EvalArgs {
     /// differently on the same data.
     #[arg(long, requires = "bundle")]
     pub check_manifest: bool,
+    /// Mutual exclusion of the structures: each pixel goes at most to the structure with the
+    /// highest logit for the same image and prompt kind.
+    #[arg(long, conflicts_with = "check_manifest")]
+    pub exclusive: bool,
 }
 
 /// Predictions kept for the overlay picture.
@@ -109,6 +113,7 @@ fn eval_run(
         threshold: state.arch.threshold(),
         limit: a.limit,
         keep_predictions: OVERLAYS,
+        exclusive: a.exclusive,
         ..Default::default()
     };
     let name = format!("{} ({})", a.data, a.split);
@@ -144,6 +149,7 @@ fn eval_bundle(
         kinds,
         limit: a.limit,
         keep_predictions: OVERLAYS,
+        exclusive: a.exclusive,
         ..Default::default()
     };
     let name = format!(

@@ -21,6 +21,10 @@ pub struct EvalConfig {
     pub threshold: f32,
     /// Keep the largest component and fill holes, as the engine does (default true).
     pub postprocess: bool,
+    /// Mutual exclusion of the structures: a pixel belongs at most to the structure with the
+    /// highest logit among those asked of the same image and prompt kind (the others' logits
+    /// there are pushed below any threshold before thresholding). Default false.
+    pub exclusive: bool,
     /// (image, prompt) pairs per forward pass (default 32).
     pub batch_size: usize,
     /// Evaluate only the first N samples (quick evaluations); `None`: all.
@@ -39,6 +43,7 @@ impl Default for EvalConfig {
             wording: Wording::Heart,
             threshold: 0.5,
             postprocess: true,
+            exclusive: false,
             batch_size: 32,
             limit: None,
             keep_predictions: 0,

@@ -160,6 +160,9 @@ pub struct EvalReport {
     pub threshold: f32,
     /// Whether largest component + hole fill was applied.
     pub postprocess: bool,
+    /// Whether the structures were mutually exclusive ([`super::EvalConfig::exclusive`]).
+    #[serde(default)]
+    pub exclusive: bool,
     /// Prompt family.
     pub scheme: PromptScheme,
     /// Prompt wording.
@@ -256,13 +259,18 @@ impl EvalReport {
             .as_ref()
             .map_or_else(|| "not fingerprinted".to_string(), |d| d.to_string());
         let mut s = format!(
-            "{}: {} samples, threshold {}, postprocess {}\ndata: {data}\n\n\
+            "{}: {} samples, threshold {}, postprocess {}{}\ndata: {data}\n\n\
              | Prompt | Structure | Dice (%) | IoU (%) | HD95 ({unit}) | Pairs | Empty pred. |\n\
              |---|---|---|---|---|---|---|\n",
             self.dataset,
             self.samples,
             self.threshold,
             if self.postprocess { "on" } else { "off" },
+            if self.exclusive {
+                ", structures mutually exclusive"
+            } else {
+                ""
+            },
         );
         for (kind, k) in &self.per_kind {
             // Label order (LV, myocardium, LA), then any other key.

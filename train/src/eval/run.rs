@@ -187,9 +187,13 @@ impl<'a> Run<'a> {
                     prompt,
                     keep,
                 });
-                if self.queue.len() >= self.cfg.batch_size {
+                if !self.cfg.exclusive && self.queue.len() >= self.cfg.batch_size {
                     self.flush()?;
                 }
+            }
+            // Exclusion needs every structure of an image and kind in the same flush.
+            if self.cfg.exclusive && self.queue.len() >= self.cfg.batch_size {
+                self.flush()?;
             }
         }
         Ok(())
@@ -217,6 +221,10 @@ impl<'a> Run<'a> {
                 values
             }
         };
+        let mut values = values;
+        if self.cfg.exclusive {
+            exclude(&self.queue, &mut values, mw * mh);
+        }
         let opts = PostprocessOptions {
             threshold: self.cfg.threshold,
             largest_component: self.cfg.postprocess,
@@ -315,6 +323,7 @@ impl<'a> Run<'a> {
             failed,
             threshold: self.cfg.threshold,
             postprocess: self.cfg.postprocess,
+            exclusive: self.cfg.exclusive,
             scheme: self.cfg.scheme,
             wording: self.cfg.wording,
             model_input: self.input,
@@ -327,5 +336,44 @@ impl<'a> Run<'a> {
     /// The predictions kept for pictures.
     pub(super) fn into_kept(self) -> Vec<Prediction> {
         self.kept
+    }
+}
+
+/// Logit given to a pixel that another structure of the same image and prompt kind wins: far
+/// below any threshold's logit.
+const EXCLUDED: f32 = -1.0e4;
+
+/// Mutual exclusion in place: within each run of queued pairs of the same image and prompt kind
+/// (`add` queues an image's structures together), every pixel keeps its logit only in the
+/// plane where it is highest; the other planes get [`EXCLUDED`] there.
+fn exclude(queue: &[Pending], values: &mut [f32], plane: usize) {
+    let mut start = 0;
+    while start < queue.len() {
+        let same = |p: &Pending| {
+            Rc::ptr_eq(&p.sample, &queue[start].sample) && p.kind == queue[start].kind
+        };
+        let end = start + queue[start..].iter().take_while(|p| same(p)).count();
+        if end - start > 1 {
+            exclusive_planes(&mut values[start * plane..end * plane], plane);
+        }
+        start = end;
+    }
+}
+
+/// Mutual exclusion over consecutive planes of `plane` values each: every position keeps its
+/// value in the plane where it is highest (the first of equals) and gets [`EXCLUDED`] in the
+/// others.
+pub(super) fn exclusive_planes(group: &mut [f32], plane: usize) {
+    let n = group.len().checked_div(plane).unwrap_or(0);
+    for i in 0..plane {
+        let mut best = 0;
+        for k in 1..n {
+            if group[k * plane + i] > group[best * plane + i] {
+                best = k;
+            }
+        }
+        for k in (0..n).filter(|&k| k != best) {
+            group[k * plane + i] = EXCLUDED;
+        }
     }
 }

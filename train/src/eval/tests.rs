@@ -431,3 +431,22 @@ fn recorded_scores_are_checked_data_first() {
     let err = check("f32", &serde_json::Value::Null, &report).unwrap_err();
     assert!(matches!(*err, Mismatch::Missing { .. }), "{err}");
 }
+
+#[test]
+fn exclusion_keeps_each_pixel_in_its_highest_plane_only() {
+    use super::run::exclusive_planes;
+    // Three planes of four pixels: pixel 0 won by plane 1, pixel 1 by plane 2, pixel 2 a tie
+    // (the first plane keeps it), pixel 3 below every threshold stays highest in plane 0.
+    let mut v = vec![
+        0.5, -1.0, 2.0, -3.0, // plane 0
+        3.0, 1.0, 2.0, -4.0, // plane 1
+        -2.0, 4.0, 1.0, -5.0, // plane 2
+    ];
+    exclusive_planes(&mut v, 4);
+    let x = -1.0e4;
+    assert_eq!(v, vec![x, x, 2.0, -3.0, 3.0, x, x, x, x, 4.0, x, x]);
+    // One plane: nothing to exclude.
+    let mut one = vec![1.0, -1.0];
+    exclusive_planes(&mut one, 2);
+    assert_eq!(one, vec![1.0, -1.0]);
+}
