@@ -37,10 +37,8 @@ export SYNBOOST_CAMUS_DIR
 if [[ -n "${SYNBOOST_TRAIN_BIN:-}" ]]; then
   bin=$SYNBOOST_TRAIN_BIN
 else
+  bin=$("$root/scripts/train-bin.sh")
   LIBTORCH=$("$root/scripts/setup-libtorch.sh")
-  export LIBTORCH
-  cargo build --release --locked --manifest-path "$root/Cargo.toml" -p synboost-train --bin synboost-train >&2
-  bin=${CARGO_TARGET_DIR:-$root/target}/release/synboost-train
   export LD_LIBRARY_PATH="$LIBTORCH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 if [[ "$device" == cuda* ]]; then
