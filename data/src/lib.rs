@@ -28,6 +28,7 @@ pub mod nifti;
 pub mod png;
 pub mod seed;
 pub mod shape;
+pub mod stats;
 pub mod volume;
 pub mod writer;
 

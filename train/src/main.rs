@@ -43,6 +43,9 @@ enum Command {
     Fit(cmd::fit::FitArgs),
     /// Evaluate a run's best weights per prompt kind and structure.
     Eval(cmd::eval::EvalArgs),
+    /// Compare two models' per-pair dice (eval's pairs.csv, one file per seed on each side):
+    /// means, difference and the one-sided Wilcoxon signed-rank test.
+    Compare(cmd::compare::CompareArgs),
     /// Export a run's best weights as a model bundle (f32 and calibrated int8).
     Export(cmd::export::ExportArgs),
     /// Write a bundle again with its int8 variant calibrated and written anew from the
@@ -84,6 +87,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Fit(a) => cmd::fit::fit(a),
         Command::Eval(a) => cmd::eval::eval(a),
+        Command::Compare(a) => cmd::compare::compare(a),
         Command::Export(a) => cmd::export::export(a),
         Command::Requantize(a) => cmd::requantize::requantize(a),
         Command::Models { no_paper } => cmd::models::models(!no_paper),

@@ -1,5 +1,6 @@
 //! `synboost-train eval`: score a run's best weights (libtorch) or a bundle (core's engine)
-//! per prompt kind and structure; write `report.json` and `overlays.png`.
+//! per prompt kind and structure; write `report.json`, `pairs.csv` (every pair's dice, for
+//! `compare`) and `overlays.png`.
 
 use super::common::{Common, parse_kinds, setup, source};
 use super::progress::progress_bar;
@@ -75,6 +76,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     pb.finish_and_clear();
     std::fs::create_dir_all(&out)?;
     report.write_json(&out.join("report.json"))?;
+    report.write_pairs_csv(&out.join("pairs.csv"))?;
     overlay_grid(
         &out.join("overlays.png"),
         &preds,

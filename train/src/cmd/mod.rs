@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `fit.rs` | `fit` |
 //! | `eval.rs` | `eval` |
+//! | `compare.rs` | `compare` |
 //! | `export.rs` | `export` |
 //! | `models.rs` | `models` |
 //! | `requantize.rs` | `requantize` |
@@ -15,6 +16,7 @@
 //! | `progress.rs` | the progress bars (the one helper that builds them) |
 
 pub mod common;
+pub mod compare;
 pub mod eval;
 pub mod export;
 pub mod fit;

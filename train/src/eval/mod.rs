@@ -61,7 +61,9 @@ pub use backend::Backend;
 pub use config::EvalConfig;
 pub use error::EvalError;
 pub use prediction::Prediction;
-pub use report::{DistanceUnit, EvalReport, FailedSample, KindReport, Stat, StructureReport};
+pub use report::{
+    DistanceUnit, EvalReport, FailedSample, KindReport, PairScore, Stat, StructureReport,
+};
 
 use crate::model::{Architecture, Network};
 use run::Run;

@@ -147,6 +147,19 @@ pub struct FailedSample {
     pub error: String,
 }
 
+/// One scored pair: which sample, prompt kind and structure, and its dice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairScore {
+    /// Sample id.
+    pub id: String,
+    /// Prompt kind (`P3`).
+    pub kind: String,
+    /// Structure code (`lv`, `myo`, `la`).
+    pub structure: String,
+    /// Dice in [0, 1].
+    pub dice: f64,
+}
+
 /// The result of [`evaluate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalReport {
@@ -177,6 +190,10 @@ pub struct EvalReport {
     /// order (`None` only in reports written before fingerprints were recorded).
     #[serde(default)]
     pub data: Option<DataRecord>,
+    /// Every scored pair, in scoring order, for paired tests between models
+    /// ([`EvalReport::write_pairs_csv`]; not part of `report.json`).
+    #[serde(skip)]
+    pub pairs: Vec<PairScore>,
 }
 
 impl EvalReport {
@@ -224,6 +241,48 @@ impl EvalReport {
             out["data"] = serde_json::json!(d);
         }
         out
+    }
+
+    /// Write every scored pair as CSV (`id,kind,structure,dice`), the input of `compare`.
+    pub fn write_pairs_csv(&self, path: &Path) -> Result<(), EvalError> {
+        let mut text = String::from("id,kind,structure,dice\n");
+        for p in &self.pairs {
+            text.push_str(&format!(
+                "{},{},{},{:.6}\n",
+                p.id, p.kind, p.structure, p.dice
+            ));
+        }
+        std::fs::write(path, text).map_err(|source| EvalError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Read pairs written by [`EvalReport::write_pairs_csv`].
+    pub fn read_pairs_csv(path: &Path) -> Result<Vec<PairScore>, EvalError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let bad =
+            |line: usize, why: &str| EvalError::Config(format!("{}:{line}: {why}", path.display()));
+        let mut pairs = Vec::new();
+        for (i, line) in text.lines().enumerate().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let [id, kind, structure, dice] = f[..] else {
+                return Err(bad(i + 1, "expected id,kind,structure,dice"));
+            };
+            let dice = dice
+                .parse::<f64>()
+                .map_err(|_| bad(i + 1, "dice is not a number"))?;
+            pairs.push(PairScore {
+                id: id.into(),
+                kind: kind.into(),
+                structure: structure.into(),
+                dice,
+            });
+        }
+        Ok(pairs)
     }
 
     /// Write as pretty JSON.

@@ -4,8 +4,8 @@
 
 use super::backend::torch_logits;
 use super::{
-    Backend, DistanceUnit, EvalConfig, EvalError, EvalReport, FailedSample, KindReport, Prediction,
-    StructureReport,
+    Backend, DistanceUnit, EvalConfig, EvalError, EvalReport, FailedSample, KindReport, PairScore,
+    Prediction, StructureReport,
 };
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -90,6 +90,8 @@ pub(super) struct Run<'a> {
     keep_queued: usize,
     /// Scored pairs with and without a pixel spacing.
     with_spacing: usize,
+    /// Every scored pair, in order.
+    scores: Vec<PairScore>,
     without_spacing: usize,
 }
 
@@ -117,6 +119,7 @@ impl<'a> Run<'a> {
             keep_queued: 0,
             with_spacing: 0,
             without_spacing: 0,
+            scores: Vec::new(),
         }
     }
 
@@ -257,6 +260,12 @@ impl<'a> Run<'a> {
                 (false, false) => {}
             }
             acc.pairs.push(m);
+            self.scores.push(PairScore {
+                id: s.id.clone(),
+                kind: p.kind.to_string(),
+                structure: p.structure.code().to_string(),
+                dice: m.dice,
+            });
             if s.spacing.is_some() {
                 self.with_spacing += 1;
             } else {
@@ -324,6 +333,7 @@ impl<'a> Run<'a> {
             threshold: self.cfg.threshold,
             postprocess: self.cfg.postprocess,
             exclusive: self.cfg.exclusive,
+            pairs: self.scores.clone(),
             scheme: self.cfg.scheme,
             wording: self.cfg.wording,
             model_input: self.input,

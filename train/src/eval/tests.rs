@@ -210,6 +210,20 @@ fn random_model_report_has_what_was_asked() {
     let path = dir.path().join("report.json");
     report.write_json(&path).unwrap();
     let back = EvalReport::read_json(&path).unwrap();
+    // Every scored pair is listed once, and survives its CSV.
+    let scored: usize = report.per_kind.values().map(|k| k.pairs).sum();
+    assert_eq!(report.pairs.len(), scored);
+    let csv = dir.path().join("pairs.csv");
+    report.write_pairs_csv(&csv).unwrap();
+    let pairs = EvalReport::read_pairs_csv(&csv).unwrap();
+    assert_eq!(pairs.len(), scored);
+    for (a, b) in pairs.iter().zip(&report.pairs) {
+        assert_eq!(
+            (&a.id, &a.kind, &a.structure),
+            (&b.id, &b.kind, &b.structure)
+        );
+        assert!((a.dice - b.dice).abs() < 1e-6);
+    }
     assert_eq!(
         (back.samples, &back.failed),
         (report.samples, &report.failed)
