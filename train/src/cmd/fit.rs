@@ -124,8 +124,8 @@ pub struct FitArgs {
     /// Teachers: load the text encoder from this safetensors file (CLIP names).
     #[arg(long)]
     pub text_weights: Option<PathBuf>,
-    /// Distil from this teacher run folder (its best weights): the student also learns the
-    /// teacher's logits.
+    /// Distil from this run folder (its best weights; a CRIS or CLIPSeg teacher, or a larger
+    /// student): the student also learns the teacher's logits.
     #[arg(long)]
     pub distill_from: Option<PathBuf>,
     /// Distillation temperature.
@@ -366,10 +366,8 @@ fn distillation(a: &FitArgs, device: tch::Device) -> Result<Option<Distillation>
     let Some(dir) = &a.distill_from else {
         return Ok(None);
     };
+    // Any trained run can teach: a VLSM teacher, or a wider student (issue 27's CPU teacher).
     let (tvs, teacher, tstate): (VarStore, Network, _) = load_run(dir, device)?;
-    if tstate.arch.student().is_some() {
-        bail!("{}: a student run, not a teacher", dir.display());
-    }
     log::info!(
         "distilling from {} ({}, {} parameters, T = {}, w = {})",
         dir.display(),
