@@ -72,5 +72,8 @@ fn a_student_run_teaches_another_student() {
         "the teacher's logits did not change the student"
     );
     let state = std::fs::read_to_string(taught.join("state.json")).unwrap();
-    assert!(state.contains("\"temperature\""), "no distillation recorded: {state}");
+    assert!(
+        state.contains("\"temperature\""),
+        "no distillation recorded: {state}"
+    );
 }
