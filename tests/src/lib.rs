@@ -2,6 +2,7 @@
 //! through environment variables.
 #![deny(missing_docs)]
 
+pub mod clients;
 pub mod elf;
 pub mod fuzz;
 pub mod process;

@@ -15,6 +15,7 @@ use std::time::SystemTime;
 use synboost_core::model::spec::ModelSpec;
 use synboost_core::{Tokenizer, Vocab};
 use synboost_export::student::{BundleInfo, write_random_student};
+use synboost_tests::clients::{compile, link_flags, stage_library};
 use synboost_tests::elf::exported_globals;
 use synboost_tests::process::{require_tool, run, run_ok, summary_line};
 
@@ -146,48 +147,9 @@ fn bundles() -> Bundles {
     Bundles { good, corrupted }
 }
 
-/// Compile a client with warnings as errors; `link` are the flags that find the library.
-fn compile(compiler: &str, std: &str, source: &str, out: &Path, link: &[String]) {
-    let mut cmd = Command::new(compiler);
-    cmd.current_dir(root())
-        .args([
-            std,
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-pthread",
-            "-O1",
-        ])
-        .arg(source)
-        .arg("-o")
-        .arg(out)
-        .args(link);
-    if compiler == "cc" {
-        cmd.arg("-lm");
-    }
-    run_ok(&mut cmd);
-}
-
-/// A folder in `work` with `libsynboost.so` and `libsynboost.so.0` linking to the built
-/// library: programs record its soname, `libsynboost.so.0`, which cargo does not create.
+/// A folder in `work` with `libsynboost.so` and its soname linking to the built library.
 fn staged_lib(work: &Path) -> PathBuf {
-    let so = lib_dir().join("libsynboost.so");
-    let dir = work.join("lib");
-    std::fs::create_dir_all(&dir).expect("create the staging folder");
-    for name in ["libsynboost.so", "libsynboost.so.0"] {
-        std::os::unix::fs::symlink(&so, dir.join(name)).expect("symlink the library");
-    }
-    dir
-}
-
-fn link_flags(dir: &Path) -> Vec<String> {
-    vec![
-        "-Iinclude".into(),
-        format!("-L{}", dir.display()),
-        "-lsynboost".into(),
-        format!("-Wl,-rpath,{}", dir.display()),
-    ]
+    stage_library(&lib_dir().join("libsynboost.so"), work)
 }
 
 /// Run a compiled client on the bundles; the library is found through its rpath only.

@@ -13,6 +13,7 @@ use synboost_core::frame::FrameView;
 use synboost_core::{ScanMeta, Structure};
 use synboost_data::SampleSource;
 use synboost_data::seed::SeedDataset;
+use synboost_tests::clients::{compile, link_flags, stage_library};
 use synboost_tests::elf::exported_globals;
 use synboost_tests::process::{require_tool, run_ok, summary_line};
 use synboost_tests::workspace::root;
@@ -133,30 +134,14 @@ fn ort_only_library_is_small_and_serves_a_c_client() {
 
     // Stage it under its soname and build the client against it.
     let work = tempfile::tempdir().expect("tempdir");
-    let lib = work.path().join("lib");
-    std::fs::create_dir_all(&lib).unwrap();
-    for name in ["libsynboost.so", "libsynboost.so.0"] {
-        std::os::unix::fs::symlink(&so, lib.join(name)).unwrap();
-    }
+    let lib = stage_library(&so, work.path());
     let exe = work.path().join("ort_only");
-    run_ok(
-        Command::new("cc")
-            .current_dir(root())
-            .args([
-                "-std=c99",
-                "-Wall",
-                "-Wextra",
-                "-Werror",
-                "-pedantic",
-                "-O1",
-                "-Iinclude",
-                "tests/c/ort_only.c",
-                "-o",
-            ])
-            .arg(&exe)
-            .arg(format!("-L{}", lib.display()))
-            .arg("-lsynboost")
-            .arg(format!("-Wl,-rpath,{}", lib.display())),
+    compile(
+        "cc",
+        "-std=c99",
+        "tests/c/ort_only.c",
+        &exe,
+        &link_flags(&lib),
     );
 
     // A real val frame (never copied into the repository: written to the temp folder).

@@ -9,23 +9,28 @@ use std::path::Path;
 use tch::Tensor;
 use tch::nn::VarStore;
 
-/// The averaged copy of every variable of a store, by name.
+/// The averaged copy of every variable of a store, beside a handle on the variable (the
+/// store's tensors are updated in place by the optimiser and by loads, so the handles stay
+/// valid for the phase).
 pub(crate) struct Ema {
     decay: f64,
     updates: u64,
-    shadow: Vec<(String, Tensor)>,
+    /// (name, the store's variable, its average)
+    shadow: Vec<(String, Tensor, Tensor)>,
 }
 
 impl Ema {
     /// An average starting at the store's current weights.
     pub(crate) fn new(vs: &VarStore, decay: f64) -> Self {
-        let mut shadow: Vec<(String, Tensor)> = tch::no_grad(|| {
+        let shadow = tch::no_grad(|| {
             vs.variables()
                 .into_iter()
-                .map(|(name, t)| (name, t.detach().copy()))
+                .map(|(name, v)| {
+                    let avg = v.detach().copy();
+                    (name, v, avg)
+                })
                 .collect()
         });
-        shadow.sort_by(|a, b| a.0.cmp(&b.0));
         Self {
             decay,
             updates: 0,
@@ -43,7 +48,7 @@ impl Ema {
     ) -> Result<Self, TrainError> {
         let mut ema = Self::new(vs, decay);
         let saved = Tensor::read_safetensors(path)?;
-        for (name, t) in &mut ema.shadow {
+        for (name, _, t) in &mut ema.shadow {
             let s = saved
                 .iter()
                 .find(|(n, _)| n == name)
@@ -71,16 +76,13 @@ impl Ema {
     }
 
     /// Follow the store's weights after an optimiser step.
-    pub(crate) fn update(&mut self, vs: &VarStore) -> Result<(), TrainError> {
+    pub(crate) fn update(&mut self) -> Result<(), TrainError> {
         let n = self.updates as f64;
         let d = self.decay.min((1.0 + n) / (10.0 + n));
-        let vars = vs.variables();
         tch::no_grad(|| -> Result<(), TrainError> {
-            for (name, s) in &mut self.shadow {
-                if let Some(v) = vars.get(name) {
-                    // s ← d·s + (1 − d)·v (in place; the returned handle is s itself)
-                    let _ = s.f_lerp_(v, 1.0 - d)?;
-                }
+            for (_, v, s) in &mut self.shadow {
+                // s ← d·s + (1 − d)·v (in place; the returned handle is s itself)
+                let _ = s.f_lerp_(v, 1.0 - d)?;
             }
             Ok(())
         })?;
@@ -89,15 +91,12 @@ impl Ema {
     }
 
     /// Exchange the store's weights with the average (twice restores both).
-    pub(crate) fn swap(&mut self, vs: &VarStore) -> Result<(), TrainError> {
-        let vars = vs.variables();
+    pub(crate) fn swap(&mut self) -> Result<(), TrainError> {
         tch::no_grad(|| -> Result<(), TrainError> {
-            for (name, s) in &mut self.shadow {
-                if let Some(v) = vars.get(name) {
-                    let raw = v.detach().copy();
-                    v.shallow_clone().f_copy_(s)?;
-                    s.f_copy_(&raw)?;
-                }
+            for (_, v, s) in &mut self.shadow {
+                let raw = v.detach().copy();
+                v.f_copy_(s)?;
+                s.f_copy_(&raw)?;
             }
             Ok(())
         })

@@ -60,12 +60,11 @@ impl Clock {
 }
 
 /// What an epoch's optimiser steps change: the optimiser, the phase's counters and, with a
-/// weight average, the average of the store's weights.
+/// weight average, the average.
 struct StepContext<'a> {
     opt: &'a mut Optimizer,
     counters: &'a mut PhaseCounters,
     ema: Option<&'a mut Ema>,
-    vs: &'a VarStore,
 }
 
 /// What one phase counts across its epochs.
@@ -252,7 +251,6 @@ impl Training<'_> {
                 opt: &mut opt,
                 counters: &mut counters,
                 ema: ema.as_mut(),
-                vs,
             };
             let l = self.train_epoch(&mut ctx, phase, state, clock, progress)?;
             let train_secs = t0.elapsed().as_secs_f64();
@@ -260,7 +258,7 @@ impl Training<'_> {
             // one, is what is validated and kept.
             self.run.save_weights(vs, &self.run.last())?;
             if let Some(e) = ema.as_mut() {
-                e.swap(vs)?;
+                e.swap()?;
             }
             let (val_loss, val_dice, per) = validate(self.net, &phase.val, self.cfg)?;
             let rec = EpochRecord {
@@ -286,7 +284,7 @@ impl Training<'_> {
             self.keep_best(vs, &mut opt, pc, state, &mut counters, (val_dice, epoch))?;
             if let Some(e) = ema.as_mut() {
                 self.run.save_weights(vs, &self.run.ema())?;
-                e.swap(vs)?;
+                e.swap()?;
                 state.ema_updates = e.updates();
             }
             self.run.save_state(state)?;
@@ -347,7 +345,7 @@ impl Training<'_> {
                 (state.epoch as f64 + bi as f64 / batches as f64) / pc.epochs.max(1) as f64;
             let lv = self.step(ctx.opt, &b, pc, state.lr, fraction, ctx.counters)?;
             if let Some(e) = ctx.ema.as_deref_mut() {
-                e.update(ctx.vs)?;
+                e.update()?;
             }
             if !lv.is_finite() {
                 return Err(TrainError::Diverged {
